@@ -123,7 +123,8 @@ class Tensor(Constraint):
 
     def describe(self) -> str:
         if self.min_dim:
-            return f"a torch.Tensor with at least {self.min_dim} dimensions"
+            plural = "s" if self.min_dim != 1 else ""
+            return f"a torch.Tensor with at least {self.min_dim} dimension{plural}"
         return "a torch.Tensor"
 
 

@@ -1,0 +1,67 @@
+"""Parse short spec strings such as ``he_normal`` or ``normal(std=0.01)``.
+
+A spec is a name, optionally called with literal arguments.  Bare identifiers inside the
+call are read as strings, so ``he_normal(mode=fan_out)`` and ``he_normal(mode='fan_out')``
+mean the same.  Nothing is evaluated: the text is parsed with :mod:`ast` and only
+literals are accepted.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+__all__ = ["SpecCall", "format_spec", "parse_spec"]
+
+SpecCall = tuple[str, tuple[Any, ...], dict[str, Any]]
+
+_FORMAT_HINT = "a name or a call with literal arguments such as 'normal(std=0.01)'"
+
+
+def parse_spec(text: str, owner: str, param: str = "spec") -> SpecCall:
+    """Return ``(name, args, kwargs)`` for a spec string.
+
+    Raises:
+        ValueError: in the project's one error format, naming ``param`` of ``owner``.
+
+    Example:
+        >>> parse_spec("normal(0, std=0.01)", "resolve")
+        ('normal', (0,), {'std': 0.01})
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"The {param!r} parameter of {owner} must be a str. Got {text!r}.")
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        raise _malformed(text, owner, param) from None
+    if isinstance(node, ast.Name):
+        return node.id, (), {}
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise _malformed(text, owner, param)
+    try:
+        args = tuple(_literal(a) for a in node.args)
+        kwargs = {kw.arg: _literal(kw.value) for kw in node.keywords if kw.arg is not None}
+    except ValueError:
+        raise _malformed(text, owner, param) from None
+    if len(kwargs) != len(node.keywords):
+        raise _malformed(text, owner, param)
+    return node.func.id, args, kwargs
+
+
+def _literal(node: ast.expr) -> Any:
+    if isinstance(node, ast.Name):
+        # Bare words are strings, except the non-finite floats a user may type.
+        return float(node.id) if node.id in ("nan", "inf") else node.id
+    return ast.literal_eval(node)
+
+
+def _malformed(text: str, owner: str, param: str) -> ValueError:
+    return ValueError(f"The {param!r} parameter of {owner} must be {_FORMAT_HINT}. Got {text!r}.")
+
+
+def format_spec(name: str, params: dict[str, Any]) -> str:
+    """Inverse of :func:`parse_spec` for keyword calls: ``normal(mean=0.0, std=0.01)``."""
+    if not params:
+        return name
+    inner = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    return f"{name}({inner})"

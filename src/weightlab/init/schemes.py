@@ -1,0 +1,477 @@
+"""Initialization schemes: one general variance-scaling function and named presets.
+
+Every variance-scaling scheme draws ``W`` with ``Var(W) = scale / n`` where ``n`` is
+``fan_in``, ``fan_out`` or ``fan_avg`` (Keras' ``VarianceScaling``).  The classic
+schemes are presets of it:
+
+===============  =========================  ===================================
+preset           scale, mode                variance
+===============  =========================  ===================================
+xavier_*         gain², fan_avg             gain² · 2 / (fan_in + fan_out)
+he_*             gain(nonlin, a)², fan_in   2 / (1 + a²) / fan_in (ReLU: 2/fan_in)
+lecun_*          gain², fan_in              gain² / fan_in
+xavier_fan_in    1, fan_in                  1 / n^[l-1]  (seed 000's rule)
+===============  =========================  ===================================
+
+Every scheme fills its tensor in place and returns it, and takes a ``generator`` so that
+runs are reproducible without global seeding.  Schemes are registered by name and can be
+written as spec strings (``"normal(std=0.01)"``), see :func:`resolve`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import torch
+
+from weightlab._spec import format_spec, parse_spec
+from weightlab._validate import (
+    GENERATOR,
+    POSITIVE,
+    REAL,
+    Constraint,
+    Interval,
+    OneOf,
+    Tensor,
+    check,
+)
+from weightlab.init.fans import ACTIVATIONS, FAN_MODES, calculate_gain, fan
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "REGISTRY",
+    "Scheme",
+    "constant_",
+    "he_normal_",
+    "he_uniform_",
+    "lecun_normal_",
+    "lecun_uniform_",
+    "normal_",
+    "orthogonal_",
+    "resolve",
+    "scheme_names",
+    "truncated_normal_",
+    "uniform_",
+    "variance_scaling_",
+    "xavier_fan_in_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
+
+Distribution = Literal["normal", "truncated_normal", "uniform"]
+DISTRIBUTIONS: tuple[str, ...] = ("normal", "truncated_normal", "uniform")
+
+# Standard deviation of a standard normal truncated to [-2, 2]; dividing by it makes a
+# truncated draw's final standard deviation the requested one (as Keras does).
+_TRUNC_STD = 0.87962566103423978
+
+GAIN = Interval(0.0, math.inf, "neither")
+NONNEG = Interval(0.0, math.inf, "left")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A registered scheme: its validating function and what :func:`resolve` needs."""
+
+    fn: Callable[..., Any]
+    signature: inspect.Signature
+    table: Mapping[str, Any]
+    gain_param: str | None
+    data_dependent: bool
+    summary: str
+
+
+REGISTRY: dict[str, _Entry] = {}
+
+
+def register(
+    table: Mapping[str, Constraint | tuple[Constraint, ...]],
+    *,
+    min_dim: int = 0,
+    gain_param: str | None = None,
+    data_dependent: bool = False,
+    target: Constraint | None = None,
+) -> Callable[[F], F]:
+    """Register a scheme under its name without the trailing underscore, and validate
+    its arguments from ``table`` on every public call.
+
+    ``gain_param`` names the argument that a per-layer activation gain sets (``"gain"``
+    or ``"nonlinearity"``), ``None`` if the scheme has none.  ``target`` replaces the
+    default rule for the first argument (a tensor with at least ``min_dim`` dimensions),
+    for data-dependent schemes that take a module.
+    """
+
+    def decorate(fn: F) -> F:
+        name = fn.__name__.rstrip("_")
+        sig = inspect.signature(fn)
+        first = next(iter(sig.parameters))
+        first_rule = target if target is not None else Tensor(min_dim=min_dim)
+        full_table = {first: first_rule, "generator": GENERATOR, **table}
+
+        @functools.wraps(fn)
+        def validated(*args: Any, **kwargs: Any) -> Any:
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            check(name, bound.arguments, full_table)
+            with torch.no_grad():
+                return fn(*bound.args, **bound.kwargs)
+
+        own = [p for p in sig.parameters.values() if p.name not in (first, "generator", "data")]
+        doc = (fn.__doc__ or "").strip().splitlines()
+        REGISTRY[name] = _Entry(
+            fn=validated,
+            signature=sig.replace(parameters=own),
+            table=table,
+            gain_param=gain_param,
+            data_dependent=data_dependent,
+            summary=doc[0] if doc else name,
+        )
+        return validated  # type: ignore[return-value]
+
+    return decorate
+
+
+def scheme_names() -> tuple[str, ...]:
+    """Names of every registered scheme, in registration order."""
+    return tuple(REGISTRY)
+
+
+# ---------------------------------------------------------------------------
+# The general function and its helpers (helpers trust their inputs).
+
+
+def _variance_scaling(
+    tensor: torch.Tensor,
+    scale: float,
+    mode: str,
+    distribution: str,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    std = math.sqrt(scale / fan(tensor, mode))
+    if distribution == "normal":
+        return tensor.normal_(0.0, std, generator=generator)
+    if distribution == "uniform":
+        limit = math.sqrt(3.0) * std
+        return tensor.uniform_(-limit, limit, generator=generator)
+    sigma = std / _TRUNC_STD
+    return torch.nn.init.trunc_normal_(tensor, 0.0, sigma, -2 * sigma, 2 * sigma, generator)
+
+
+@register(
+    {"scale": POSITIVE, "mode": OneOf(FAN_MODES), "distribution": OneOf(DISTRIBUTIONS)},
+    min_dim=2,
+)
+def variance_scaling_(
+    tensor: torch.Tensor,
+    scale: float = 1.0,
+    mode: str = "fan_in",
+    distribution: str = "normal",
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Variance scaling: ``Var(W) = scale / n``, ``n`` the fan chosen by ``mode``.
+
+    ``normal`` draws ``N(0, scale/n)``; ``uniform`` draws ``U(±√(3·scale/n))``;
+    ``truncated_normal`` draws a normal cut at two of its standard deviations, widened
+    so the result still has variance ``scale/n`` (Keras' convention).
+
+    Args:
+        tensor: weight ``[out, in, *kernel]``, at least 2-D; filled in place.
+        scale: positive multiplier of the variance (the square of a gain).
+        mode: ``fan_in``, ``fan_out`` or ``fan_avg``.
+        distribution: ``normal``, ``truncated_normal`` or ``uniform``.
+        generator: source of randomness.
+
+    Example:
+        >>> w = variance_scaling_(torch.empty(256, 128), 2.0, "fan_in")  # He normal
+    """
+    return _variance_scaling(tensor, scale, mode, distribution, generator)
+
+
+# ---------------------------------------------------------------------------
+# Non-scaling presets.
+
+
+@register({})
+def zeros_(tensor: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """All zeros: every unit of a layer computes the same thing (the symmetry problem)."""
+    return tensor.zero_()
+
+
+@register({"value": REAL})
+def constant_(
+    tensor: torch.Tensor, value: float = 0.0, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Every entry equal to ``value``; like zeros, leaves the units of a layer identical."""
+    return tensor.fill_(value)
+
+
+@register({"mean": REAL, "std": NONNEG})
+def normal_(
+    tensor: torch.Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """``N(mean, std²)``, with no dependence on the layer's size."""
+    return tensor.normal_(mean, std, generator=generator)
+
+
+@register({"low": REAL, "high": REAL})
+def uniform_(
+    tensor: torch.Tensor,
+    low: float = 0.0,
+    high: float = 1.0,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """``U(low, high)``, with no dependence on the layer's size; requires ``low < high``."""
+    if not low < high:
+        raise ValueError(
+            f"The 'high' parameter of uniform must be a float > low ({low!r}). Got {high!r}."
+        )
+    return tensor.uniform_(low, high, generator=generator)
+
+
+@register({"mean": REAL, "std": POSITIVE, "a": REAL, "b": REAL})
+def truncated_normal_(
+    tensor: torch.Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """``N(mean, std²)`` redrawn into ``[a, b]`` (absolute bounds, as in
+    ``torch.nn.init.trunc_normal_``); requires ``a < b``."""
+    if not a < b:
+        raise ValueError(
+            f"The 'b' parameter of truncated_normal must be a float > a ({a!r}). Got {b!r}."
+        )
+    return torch.nn.init.trunc_normal_(tensor, mean, std, a, b, generator)
+
+
+# ---------------------------------------------------------------------------
+# Variance-scaling presets.
+
+
+@register({"gain": GAIN}, min_dim=2, gain_param="gain")
+def xavier_normal_(
+    tensor: torch.Tensor, gain: float = 1.0, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Glorot normal: ``N(0, gain² · 2 / (fan_in + fan_out))``.
+
+    Keeps forward activations and backward gradients at roughly constant variance for
+    tanh-like units (Glorot & Bengio 2010, "Understanding the difficulty of training deep
+    feedforward neural networks").  Plain normal as in torch; Keras' GlorotNormal is the
+    same variance from a truncated normal (``variance_scaling_(..., distribution=
+    "truncated_normal")``).
+    """
+    return _variance_scaling(tensor, gain**2, "fan_avg", "normal", generator)
+
+
+@register({"gain": GAIN}, min_dim=2, gain_param="gain")
+def xavier_uniform_(
+    tensor: torch.Tensor, gain: float = 1.0, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Glorot uniform: ``U(±gain · √(6 / (fan_in + fan_out)))`` (Glorot & Bengio 2010)."""
+    return _variance_scaling(tensor, gain**2, "fan_avg", "uniform", generator)
+
+
+_HE_TABLE = {
+    "a": NONNEG,
+    "mode": OneOf(("fan_in", "fan_out")),
+    "nonlinearity": OneOf(ACTIVATIONS),
+}
+
+
+def _he_scale(a: float, nonlinearity: str) -> float:
+    param = a if nonlinearity == "leaky_relu" else None
+    return calculate_gain(nonlinearity, param) ** 2
+
+
+@register(_HE_TABLE, min_dim=2, gain_param="nonlinearity")
+def he_normal_(
+    tensor: torch.Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """He (Kaiming) normal: ``N(0, gain² / n)``, ``gain = √(2 / (1 + a²))`` for a
+    leaky ReLU of slope ``a`` (ReLU: ``a = 0``, ``Var = 2 / fan_in``).
+
+    Halving the variance per ReLU layer is what this cancels (He, Zhang, Ren & Sun 2015,
+    "Delving Deep into Rectifiers").  ``mode='fan_out'`` preserves backward gradient
+    variance instead.  Same defaults as ``torch.nn.init.kaiming_normal_``.
+    """
+    return _variance_scaling(tensor, _he_scale(a, nonlinearity), mode, "normal", generator)
+
+
+@register(_HE_TABLE, min_dim=2, gain_param="nonlinearity")
+def he_uniform_(
+    tensor: torch.Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """He (Kaiming) uniform: ``U(±gain · √(3 / n))`` (He et al. 2015)."""
+    return _variance_scaling(tensor, _he_scale(a, nonlinearity), mode, "uniform", generator)
+
+
+@register({"gain": GAIN}, min_dim=2, gain_param="gain")
+def lecun_normal_(
+    tensor: torch.Tensor, gain: float = 1.0, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """LeCun normal: ``N(0, gain² / fan_in)`` (LeCun, Bottou, Orr & Müller 1998,
+    "Efficient BackProp").  Plain normal; Keras' LecunNormal is truncated."""
+    return _variance_scaling(tensor, gain**2, "fan_in", "normal", generator)
+
+
+@register({"gain": GAIN}, min_dim=2, gain_param="gain")
+def lecun_uniform_(
+    tensor: torch.Tensor, gain: float = 1.0, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """LeCun uniform: ``U(±gain · √(3 / fan_in))`` (LeCun et al. 1998)."""
+    return _variance_scaling(tensor, gain**2, "fan_in", "uniform", generator)
+
+
+@register({}, min_dim=2)
+def xavier_fan_in_(
+    tensor: torch.Tensor, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Seed 000's "Xavier" rule ``W ~ N(0, 1 / n^[l-1])``, with ``n^[l-1] = fan_in``.
+
+    This is LeCun normal, not Glorot's ``2 / (fan_in + fan_out)``: the two agree only
+    when ``fan_in = fan_out``.  Derived for tanh near 0 (``Var(a) ≈ Var(z)``), zero-mean
+    i.i.d. weights and inputs, and zero biases.
+    """
+    return _variance_scaling(tensor, 1.0, "fan_in", "normal", generator)
+
+
+@register({"gain": GAIN}, min_dim=2, gain_param="gain")
+def orthogonal_(
+    tensor: torch.Tensor, gain: float = 1.0, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """(Semi-)orthogonal: ``W`` reshaped to ``[out, rest]`` has orthonormal rows or
+    columns, times ``gain``, so ``WᵀW = gain² · I`` (or ``WWᵀ`` when out < rest).
+
+    Drawn as the Q of a QR decomposition of a Gaussian matrix with the signs of R's
+    diagonal folded in, which makes Q Haar-distributed (Saxe, McClelland & Ganguli 2014,
+    "Exact solutions to the nonlinear dynamics of learning in deep linear networks").
+    """
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    work_dtype = torch.float64 if tensor.dtype == torch.float64 else torch.float32
+    flat = torch.randn(rows, cols, generator=generator, device=tensor.device, dtype=work_dtype)
+    if rows < cols:
+        flat = flat.T
+    q, r = torch.linalg.qr(flat)
+    q = q * torch.sign(torch.diagonal(r)).unsqueeze(0)
+    if rows < cols:
+        q = q.T
+    return tensor.copy_(q.reshape(tensor.shape)).mul_(gain)
+
+
+# ---------------------------------------------------------------------------
+# Bound schemes and spec strings.
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A registered scheme with bound parameters: frozen, hashable, printable as a spec.
+
+    Example:
+        >>> s = resolve("normal(std=0.01)")
+        >>> str(s), s(torch.empty(3, 4), generator=torch.Generator().manual_seed(0)).shape
+        ('normal(std=0.01)', torch.Size([3, 4]))
+    """
+
+    name: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def entry(self) -> _Entry:
+        return REGISTRY[self.name]
+
+    @property
+    def data_dependent(self) -> bool:
+        return self.entry.data_dependent
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def __call__(
+        self, tensor: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        if self.data_dependent:
+            raise TypeError(
+                f"The 'scheme' parameter of Scheme.__call__ must be a per-tensor scheme; "
+                f"{self.name!r} needs a module and a batch of inputs. Use "
+                f"init_module(model, {self.name!r}, data=x)."
+            )
+        return self.entry.fn(tensor, generator=generator, **self.kwargs())  # type: ignore[no-any-return]
+
+    def with_params(self, **changes: Any) -> Scheme:
+        """A copy with some parameters changed, validated like :func:`resolve`."""
+        return _bind(self.name, (), {**self.kwargs(), **changes}, str(self))
+
+    def __str__(self) -> str:
+        defaults = {p.name: p.default for p in self.entry.signature.parameters.values()}
+        changed = {k: v for k, v in self.params if defaults.get(k) != v}
+        return format_spec(self.name, changed)
+
+
+def resolve(spec: str | Scheme) -> Scheme:
+    """Turn ``"he_normal"``, ``"normal(std=0.01)"`` or ``"he_normal(mode=fan_out)"`` into
+    a :class:`Scheme`.  Unknown names and parameters raise ``ValueError`` listing the
+    valid ones.
+
+    Example:
+        >>> resolve("he_normal(mode=fan_out)").kwargs()["mode"]
+        'fan_out'
+    """
+    if isinstance(spec, Scheme):
+        return spec
+    name, args, kwargs = parse_spec(spec, "resolve", "scheme")
+    check("resolve", {"scheme": name}, {"scheme": OneOf(scheme_names())})
+    return _bind(name, args, kwargs, spec)
+
+
+def _bind(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], text: str) -> Scheme:
+    entry = REGISTRY[name]
+    names = tuple(entry.signature.parameters)
+    try:
+        bound = entry.signature.bind(*args, **kwargs)
+    except TypeError:
+        allowed = ", ".join(names) if names else "no parameters"
+        raise ValueError(
+            f"The 'scheme' parameter of resolve must use the parameters of {name} "
+            f"({allowed}). Got {text!r}."
+        ) from None
+    bound.apply_defaults()
+    values = {
+        k: _coerce(v, entry.signature.parameters[k].default) for k, v in bound.arguments.items()
+    }
+    check(name, values, entry.table)
+    return Scheme(name, tuple(values.items()))
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    # "normal(std=1)" and "normal(std=1.0)" are the same scheme: keep the default's type.
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
