@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from weightlab._validate import fail
+
 __all__ = ["SpecCall", "format_spec", "parse_spec"]
 
 SpecCall = tuple[str, tuple[Any, ...], dict[str, Any]]
@@ -29,7 +31,7 @@ def parse_spec(text: str, owner: str, param: str = "spec") -> SpecCall:
         ('normal', (0,), {'std': 0.01})
     """
     if not isinstance(text, str):
-        raise TypeError(f"The {param!r} parameter of {owner} must be a str. Got {text!r}.")
+        raise fail(owner, param, "a str", text, wrong_type=True)
     try:
         node = ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
@@ -55,8 +57,8 @@ def _literal(node: ast.expr) -> Any:
     return ast.literal_eval(node)
 
 
-def _malformed(text: str, owner: str, param: str) -> ValueError:
-    return ValueError(f"The {param!r} parameter of {owner} must be {_FORMAT_HINT}. Got {text!r}.")
+def _malformed(text: str, owner: str, param: str) -> Exception:
+    return fail(owner, param, _FORMAT_HINT, text)
 
 
 def format_spec(name: str, params: dict[str, Any]) -> str:

@@ -30,11 +30,35 @@ __all__ = [
     "Instance",
     "Interval",
     "OneOf",
+    "ParameterError",
+    "ParameterTypeError",
     "Satisfies",
     "Tensor",
     "check",
+    "fail",
     "is_real",
 ]
+
+
+class ParameterError(ValueError):
+    """A user-supplied value is out of range or unknown."""
+
+
+class ParameterTypeError(TypeError):
+    """A user-supplied value has the wrong type."""
+
+
+def fail(
+    owner: str, name: str, expected: str, got: object, *, wrong_type: bool = False
+) -> ParameterError | ParameterTypeError:
+    """Build the one error format for checks a table cannot express; ``raise`` the result.
+
+    Example:
+        >>> str(fail("uniform", "high", "a float > low (1.0)", 0.5))
+        "The 'high' parameter of uniform must be a float > low (1.0). Got 0.5."
+    """
+    cls = ParameterTypeError if wrong_type else ParameterError
+    return cls(f"The {name!r} parameter of {owner} must be {expected}. Got {_got(got)}.")
 
 
 def is_real(value: object) -> bool:
@@ -189,8 +213,7 @@ def check(
         typed = [r for r in real_rules if r.type_ok(value)]
         if not typed or not any(r.value_ok(value) for r in typed):
             expected = " or ".join(r.describe() for r in rules)
-            error = ValueError if typed else TypeError
-            raise error(f"The {name!r} parameter of {owner} must be {expected}. Got {_got(value)}.")
+            raise fail(owner, name, expected, value, wrong_type=not typed)
 
 
 class _Optional(Constraint):

@@ -138,7 +138,7 @@ def test_activation_overrides(gen: torch.Generator) -> None:
 def test_bad_activation_override_is_named() -> None:
     with pytest.raises(
         ValueError,
-        match=r"The 'activations' parameter of init_module must name layers of the module \(0, 2, 4, 6, 8\)\. Got 'fc1'\.",
+        match=r"The 'activations' parameter of init_module must be the name of a layer of the module \(0, 2, 4, 6, 8\)\. Got 'fc1'\.",
     ):
         init.init_module(_mlp(), "he_normal", activations={"fc1": "relu"})
     with pytest.raises(

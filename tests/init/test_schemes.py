@@ -297,10 +297,12 @@ def test_malformed_specs_are_rejected(spec: str) -> None:
 def test_unknown_spec_parameter_names_the_valid_ones() -> None:
     with pytest.raises(
         ValueError,
-        match=r"must use the parameters of normal \(mean, std\)\. Got 'normal\(sd=1\)'\.",
+        match=r"must be a call using the parameters of normal \(mean, std\)\. Got 'normal\(sd=1\)'\.",
     ):
         init.resolve("normal(sd=1)")
-    with pytest.raises(ValueError, match=r"must use the parameters of zeros \(no parameters\)"):
+    with pytest.raises(
+        ValueError, match=r"must be a call using the parameters of zeros \(no parameters\)"
+    ):
         init.resolve("zeros(1)")
 
 

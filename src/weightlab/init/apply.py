@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from weightlab._spec import parse_spec
-from weightlab._validate import GENERATOR, OPTIONAL, REAL, Constraint, Instance, OneOf, check
+from weightlab._validate import GENERATOR, OPTIONAL, REAL, Constraint, Instance, OneOf, check, fail
 from weightlab.init.fans import ACTIVATIONS, calculate_gain
 from weightlab.init.schemes import Scheme, resolve
 
@@ -284,9 +284,9 @@ def _activations_for(
         names = {n for n, _ in layers(module)}
         for key in overrides:
             if key not in names:
-                raise ValueError(
-                    f"The 'activations' parameter of init_module must name layers of the "
-                    f"module ({', '.join(sorted(names)) or 'none'}). Got {key!r}."
+                known = ", ".join(sorted(names)) or "none"
+                raise fail(
+                    "init_module", "activations", f"the name of a layer of the module ({known})", key
                 )
         acts.update({k: _parse_activation(v) for k, v in overrides.items()})
     return acts

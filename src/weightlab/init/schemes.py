@@ -39,6 +39,7 @@ from weightlab._validate import (
     OneOf,
     Tensor,
     check,
+    fail,
 )
 from weightlab.init.fans import ACTIVATIONS, FAN_MODES, calculate_gain, fan
 
@@ -236,9 +237,7 @@ def uniform_(
 ) -> torch.Tensor:
     """``U(low, high)``, with no dependence on the layer's size; requires ``low < high``."""
     if not low < high:
-        raise ValueError(
-            f"The 'high' parameter of uniform must be a float > low ({low!r}). Got {high!r}."
-        )
+        raise fail("uniform", "high", f"a float > low ({low!r})", high)
     return tensor.uniform_(low, high, generator=generator)
 
 
@@ -255,9 +254,7 @@ def truncated_normal_(
     """``N(mean, std²)`` redrawn into ``[a, b]`` (absolute bounds, as in
     ``torch.nn.init.trunc_normal_``); requires ``a < b``."""
     if not a < b:
-        raise ValueError(
-            f"The 'b' parameter of truncated_normal must be a float > a ({a!r}). Got {b!r}."
-        )
+        raise fail("truncated_normal", "b", f"a float > a ({a!r})", b)
     return torch.nn.init.trunc_normal_(tensor, mean, std, a, b, generator)
 
 
@@ -418,10 +415,13 @@ class Scheme:
         self, tensor: torch.Tensor, *, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         if self.data_dependent:
-            raise TypeError(
-                f"The 'scheme' parameter of Scheme.__call__ must be a per-tensor scheme; "
-                f"{self.name!r} needs a module and a batch of inputs. Use "
-                f"init_module(model, {self.name!r}, data=x)."
+            raise fail(
+                "Scheme.__call__",
+                "scheme",
+                f"a per-tensor scheme ({self.name!r} needs a module and a batch of inputs: "
+                f"use init_module(model, {self.name!r}, data=x))",
+                self.name,
+                wrong_type=True,
             )
         return self.entry.fn(tensor, generator=generator, **self.kwargs())  # type: ignore[no-any-return]
 
@@ -458,9 +458,8 @@ def _bind(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], text: str) -
         bound = entry.signature.bind(*args, **kwargs)
     except TypeError:
         allowed = ", ".join(names) if names else "no parameters"
-        raise ValueError(
-            f"The 'scheme' parameter of resolve must use the parameters of {name} "
-            f"({allowed}). Got {text!r}."
+        raise fail(
+            "resolve", "scheme", f"a call using the parameters of {name} ({allowed})", text
         ) from None
     bound.apply_defaults()
     values = {
