@@ -286,7 +286,10 @@ def _activations_for(
             if key not in names:
                 known = ", ".join(sorted(names)) or "none"
                 raise fail(
-                    "init_module", "activations", f"the name of a layer of the module ({known})", key
+                    "init_module",
+                    "activations",
+                    f"the name of a layer of the module ({known})",
+                    key,
                 )
         acts.update({k: _parse_activation(v) for k, v in overrides.items()})
     return acts
