@@ -101,8 +101,10 @@ def _print_seed(result: SeedResult) -> None:
 def seed_example(
     theta1: Annotated[float, typer.Option(help="Starting value of θ1.")] = 1.5,
     theta2: Annotated[float, typer.Option(help="Starting value of θ2.")] = 0.5,
-    strength: Annotated[float, typer.Option("--lambda", help="Regularization strength λ.")] = 0.1,
-    lr: Annotated[float, typer.Option("--alpha", help="Learning rate α.")] = 0.1,
+    strength: Annotated[
+        float, typer.Option("--strength", "--lambda", help="Regularization strength λ.")
+    ] = 0.1,
+    lr: Annotated[float, typer.Option("--lr", "--alpha", help="Learning rate α.")] = 0.1,
     grad: Annotated[float, typer.Option(help="The constant data gradient ∂J/∂θ.")] = 1.0,
     steps: Annotated[int, typer.Option(help="Number of iterations.")] = 5,
     l1_rule: Annotated[
@@ -259,15 +261,43 @@ def _root(
     """Neural-network weight initialization and regularization: implemented, shown, measured."""
 
 
-def main() -> None:
+def _fail(message: str, hint: str = "") -> None:
+    # Plain writes, not Rich: an error stays on one line whatever the terminal width.
+    sys.stderr.write(f"Error: {message}\n" + (f"{hint}\n" if hint else ""))
+    sys.exit(2)
+
+
+def _received(error: Exception, args: list[str]) -> str:
+    """' Got X.' for the value the user gave the option an error is about, if any."""
+    param = getattr(error, "param", None)
+    for opt in getattr(param, "opts", []):
+        for i, arg in enumerate(args):
+            if arg.startswith(f"{opt}="):
+                return f" Got {arg.split('=', 1)[1]!r}."
+            if arg == opt and i + 1 < len(args):
+                return f" Got {args[i + 1]!r}."
+    return ""
+
+
+def main(argv: list[str] | None = None) -> None:
     """Entry point: one torch thread (small models run fastest so on few cores), and bad
     input reported as one line with exit code 2."""
     torch.set_num_threads(1)
+    args = (sys.argv[1:] if argv is None else argv) or ["--help"]
     try:
-        app()
+        code = app(args=args, prog_name="weightlab", standalone_mode=False)
     except (ParameterError, ParameterTypeError) as error:
-        Console(stderr=True).print(f"Error: {error}", markup=False, highlight=False)
-        sys.exit(2)
+        _fail(str(error))
+    except typer.TyperException as error:  # usage errors found by the option parser
+        format_message = getattr(error, "format_message", error.__str__)
+        known = {c.name for c in app.registered_commands}
+        command = f"{args[0]} " if args[0] in known else ""
+        message = format_message().rstrip(".") + "." + _received(error, args)
+        _fail(message, f"Try 'weightlab {command}--help'.")
+    except typer.Abort:
+        sys.stderr.write("Aborted.\n")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
