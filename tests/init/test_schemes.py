@@ -328,3 +328,34 @@ def test_spec_must_be_a_string() -> None:
 def test_data_dependent_scheme_cannot_fill_a_bare_tensor() -> None:
     with pytest.raises(TypeError, match=r"'lsuv' needs a module and a batch of inputs"):
         init.resolve("lsuv")(torch.empty(3, 3))
+
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", PER_TENSOR)
+def test_every_scheme_runs_on_the_tensors_device_with_its_generator(name: str, device: str) -> None:
+    a = init.resolve(name)(
+        torch.empty(32, 16, device=device), generator=torch.Generator(device).manual_seed(SEED)
+    )
+    b = init.resolve(name)(
+        torch.empty(32, 16, device=device), generator=torch.Generator(device).manual_seed(SEED)
+    )
+    assert a.device.type == device and torch.equal(a, b)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_init_module_and_lsuv_on_device(device: str) -> None:
+    net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)).to(
+        device
+    )
+    gen = torch.Generator(device).manual_seed(SEED)
+    init.init_module(net, "he_normal", gain_from_activation=True, generator=gen)
+    init.init_module(
+        net, "lsuv", data=torch.randn(64, 8, device=device, generator=gen), generator=gen
+    )
+    assert all(p.device.type == device for p in net.parameters())
