@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import torch
 
 from weightlab import cli
 from weightlab.init import scheme_names
@@ -25,7 +27,7 @@ def run(
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["seed-example"], ["schemes"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["seed-example"], ["schemes"], ["inspect"]])
 def test_every_command_has_help(
     command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,13 +95,172 @@ def test_demo_json_tells_the_schemes_apart(
     code, out, _ = run(["demo", "--json", "--depth", "6", "--width", "64"], capsys, monkeypatch)
     assert code == 0
     payload = json.loads(out)
-    verdicts = {k: v["verdict"] for k, v in payload["init_check"]["schemes"].items()}
-    assert verdicts["zeros"] == "symmetric"
-    assert verdicts["normal(std=0.01)"] == "vanishing"
-    assert verdicts["xavier_normal"] == "healthy"
-    assert verdicts["normal(std=1.0)"] == "exploding"
-    assert len(payload["init_check"]["schemes"]["he_normal"]["layers"]) == 6
+    schemes = payload["init_check"]["schemes"]
+    kinds = {k: {f["kind"] for f in v["flags"]} for k, v in schemes.items()}
+    assert "symmetry" in kinds["zeros"]
+    assert "vanishing_forward" in kinds["normal(std=0.01)"]
+    assert kinds["xavier_normal"] == set() and kinds["lsuv"] == set()
+    assert "saturation" in kinds["normal(std=1.0)"]
+    assert len(schemes["he_normal"]["layers"]) == 7
     assert payload["seed_example"]["tables"]["l1"][4]["theta"][1] == 0.0
+
+
+def test_inspect_single_scheme_json(
+    tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    args = [
+        "inspect",
+        "--depth",
+        "4",
+        "--width",
+        "32",
+        "--activation",
+        "relu",
+        "--init",
+        "he_normal",
+        "--out",
+        str(tmp_path),
+        "--json",
+    ]
+    code, out, _ = run(args, capsys, monkeypatch)
+    assert code == 0
+    payload = json.loads(out)
+    layers = payload["schemes"]["he_normal"]["layers"]
+    assert [row["activation"] for row in layers] == ["relu"] * 4 + ["linear"]
+    assert payload["schemes"]["he_normal"]["recommendation"]["scheme"] == "he_normal"
+    assert sorted(Path(p).name for p in payload["figures"]) == [
+        "activation_histograms.png",
+        "variance_vs_depth.png",
+    ]
+    assert all(Path(p).stat().st_size > 5000 for p in payload["figures"])
+
+
+def test_inspect_table_and_compare(
+    tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(
+        ["inspect", "--depth", "3", "--width", "16", "--no-figures"], capsys, monkeypatch
+    )
+    assert (
+        code == 0
+        and "he_normal: per-layer statistics" in out
+        and "Recommendation: he_normal" in out
+    )
+    args = [
+        "inspect",
+        "--depth",
+        "3",
+        "--width",
+        "16",
+        "--activation",
+        "tanh",
+        "--compare",
+        "zeros,normal(mean=0.0, std=0.01),xavier_normal",
+        "--out",
+        str(tmp_path),
+    ]
+    code, out, _ = run(args, capsys, monkeypatch)
+    assert code == 0 and "normal(mean=0.0, std=0.01): Var(z) falls" in out
+    assert (
+        "zeros: Every layer's weight gradient is exactly zero.; Layer 0 has 1 distinct unit(s) out of 16"
+        in out
+    )
+    assert (tmp_path / "activation_histograms.png").exists()
+
+
+def test_inspect_user_model_by_import_path(
+    tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "wl_cli_models.py").write_text(
+        "from torch import nn\n\ndef net():\n    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.Tanh(), nn.Flatten(), nn.Linear(8 * 6 * 6, 5))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(
+        [
+            "inspect",
+            "--model",
+            "wl_cli_models:net",
+            "--input-shape",
+            "3,8,8",
+            "--no-figures",
+            "--json",
+        ],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0
+    layers = json.loads(out)["schemes"]["he_normal"]["layers"]
+    assert [row["fan_in"] for row in layers] == [27, 288]
+    assert layers[0]["activation"] == "tanh"
+
+
+def test_inspect_inputs_from_a_file(
+    tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    data = torch.full((50, 8), 3.0)
+    torch.save(data, tmp_path / "x.pt")
+    code, out, _ = run(
+        [
+            "inspect",
+            "--depth",
+            "2",
+            "--width",
+            "8",
+            "--inputs",
+            str(tmp_path / "x.pt"),
+            "--no-figures",
+            "--json",
+        ],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0
+    assert json.loads(out)["schemes"]["he_normal"]["input_sq"] == pytest.approx(9.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["inspect", "--arch", "rnn"],
+            "Error: The 'arch' parameter of inspect must be one of 'mlp', 'cnn'. Got 'rnn'.",
+        ),
+        (
+            ["inspect", "--model", "wl_nowhere:f", "--input-shape", "3"],
+            "Error: The 'model' parameter of load_model must be an importable module (ModuleNotFoundError: No module named 'wl_nowhere'). Got 'wl_nowhere:f'.",
+        ),
+        (
+            ["inspect", "--model", "torch.nn:Identity"],
+            "Error: The 'input_shape' parameter of inspect must be given with --model (e.g. 3,32,32). Got None.",
+        ),
+        (
+            ["inspect", "--arch", "mlp", "--input-shape", "3,8,8"],
+            "Error: The 'input_shape' parameter of inspect must be one dimension (features) for --arch mlp. Got (3, 8, 8).",
+        ),
+        (
+            ["inspect", "--init", "he_normla"],
+            "Error: The 'scheme' parameter of resolve must be one of 'variance_scaling', 'zeros', 'constant', 'normal', 'uniform', 'truncated_normal', 'xavier_normal', 'xavier_uniform', 'he_normal', 'he_uniform', 'lecun_normal', 'lecun_uniform', 'xavier_fan_in', 'orthogonal', 'lsuv'. Got 'he_normla'.",
+        ),
+        (
+            ["inspect", "--inputs", "missing.npy"],
+            "Error: The 'inputs' parameter of inspect must be 'noise' or an existing .pt or .npy file. Got 'missing.npy'.",
+        ),
+        (
+            ["inspect", "--depth", "0"],
+            "Error: The 'depth' parameter of inspect must be an int in [1, 1000]. Got 0.",
+        ),
+    ],
+)
+def test_inspect_bad_input_exits_2_with_one_line(
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, err = run(args, capsys, monkeypatch)
+    assert code == 2
+    assert err.strip() == message
+    assert out == ""
 
 
 @pytest.mark.parametrize(
@@ -144,7 +305,7 @@ def test_wrong_option_type_exits_2(
 
 def test_console_script_runs_as_a_process() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "weightlab.cli", "seed-example", "--json"],
+        [sys.executable, "-m", "weightlab", "seed-example", "--json"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,0 +1,5 @@
+"""``python -m weightlab``: the command line."""
+
+from weightlab.cli import main
+
+main()

@@ -1,0 +1,74 @@
+"""The ``weightlab`` command line: thin commands that build configs, call the library and
+print tables (Rich) or JSON (``--json``).  No training logic lives here.
+
+Bad input exits with code 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import torch
+import typer
+
+from weightlab import __version__
+from weightlab._validate import ParameterError, ParameterTypeError
+from weightlab.cli import demo, inspect, schemes, seed  # noqa: F401 - registers the commands
+from weightlab.cli.common import app, out
+
+__all__ = ["app", "main"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"weightlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Neural-network weight initialization and regularization: implemented, shown, measured."""
+
+
+def _fail(message: str, hint: str = "") -> None:
+    # Plain writes, not Rich: an error stays on one line whatever the terminal width.
+    sys.stderr.write(f"Error: {message}\n" + (f"{hint}\n" if hint else ""))
+    sys.exit(2)
+
+
+def _received(error: Exception, args: list[str]) -> str:
+    """' Got X.' for the value the user gave the option an error is about, if any."""
+    param = getattr(error, "param", None)
+    for opt in getattr(param, "opts", []):
+        for i, arg in enumerate(args):
+            if arg.startswith(f"{opt}="):
+                return f" Got {arg.split('=', 1)[1]!r}."
+            if arg == opt and i + 1 < len(args):
+                return f" Got {args[i + 1]!r}."
+    return ""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one torch thread (small models run fastest so on few cores), and bad
+    input reported as one line with exit code 2."""
+    torch.set_num_threads(1)
+    args = (sys.argv[1:] if argv is None else argv) or ["--help"]
+    try:
+        code = app(args=args, prog_name="weightlab", standalone_mode=False)
+    except (ParameterError, ParameterTypeError) as error:
+        _fail(str(error))
+    except typer.TyperException as error:  # usage errors found by the option parser
+        format_message = getattr(error, "format_message", error.__str__)
+        known = {c.name for c in app.registered_commands}
+        command = f"{args[0]} " if args[0] in known else ""
+        message = format_message().rstrip(".") + "." + _received(error, args)
+        _fail(message, f"Try 'weightlab {command}--help'.")
+    except typer.Abort:
+        sys.stderr.write("Aborted.\n")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,340 @@
+"""``weightlab inspect``: per-layer signal propagation at initialization, beside theory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import torch
+import typer
+from rich import box
+from rich.progress import Progress
+from rich.table import Table
+from torch import nn
+
+from weightlab._validate import Interval, OneOf, check, fail
+from weightlab.cli.common import JsonFlag, app, emit_json, err, num, out
+from weightlab.diagnose import COMPARE_SCHEMES, Diagnosis, iter_compare, unit_noise
+from weightlab.models import (
+    ACTIVATION_MODULES,
+    check_input_shape,
+    cnn,
+    load_model,
+    mlp,
+    parse_shape,
+)
+from weightlab.report.figures import activation_histograms, save, variance_vs_depth
+
+__all__ = ["build_model", "print_comparison", "print_diagnosis", "run_inspect"]
+
+_TABLE = {
+    "arch": OneOf(("mlp", "cnn")),
+    "depth": Interval(1, 1000, integer=True),
+    "width": Interval(1, 1 << 16, integer=True),
+    "activation": OneOf(tuple(ACTIVATION_MODULES)),
+    "batch": Interval(2, 1 << 16, integer=True),
+}
+
+
+def build_model(
+    arch: str, depth: int, width: int, activation: str, shape: tuple[int, ...], model: str | None
+) -> Callable[[], nn.Module]:
+    """A factory for the model to inspect: the user's by import path, or a built-in."""
+    if model is not None:
+        check_input_shape(load_model(model), shape)
+        return lambda: load_model(model)
+    if arch == "mlp":
+        if len(shape) != 1:
+            raise fail("inspect", "input_shape", "one dimension (features) for --arch mlp", shape)
+        return lambda: mlp(shape[0], [width] * depth, 10, activation)
+    if len(shape) not in (2, 3):
+        expected = "channels,length (1-D) or channels,height,width (2-D) for --arch cnn"
+        raise fail("inspect", "input_shape", expected, shape)
+    return lambda: cnn(shape[0], [width] * depth, 10, activation, dim=len(shape) - 1)
+
+
+def load_inputs(
+    source: str, shape: tuple[int, ...], batch: int, gen: torch.Generator
+) -> torch.Tensor:
+    """``noise`` for N(0, 1) inputs, or a ``.pt``/``.npy`` file of inputs ``[N, *shape]``."""
+    if source == "noise":
+        return unit_noise((batch, *shape), gen)
+    path = Path(source)
+    if path.suffix not in (".pt", ".npy") or not path.is_file():
+        raise fail("inspect", "inputs", "'noise' or an existing .pt or .npy file", source)
+    data = (
+        torch.load(path, weights_only=True)
+        if path.suffix == ".pt"
+        else torch.from_numpy(np.load(path, allow_pickle=False))
+    )
+    if not isinstance(data, torch.Tensor) or tuple(data.shape[1:]) != shape:
+        got = tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__
+        raise fail("inspect", "inputs", f"a tensor of shape [N, {', '.join(map(str, shape))}]", got)
+    return data[:batch].float()
+
+
+def print_diagnosis(spec: str, d: Diagnosis) -> None:
+    """One row per layer, then the end-to-end gain, flags and advice (all numbers are
+    in ``--json``)."""
+    m = d.measurement
+    table = Table(
+        title=f"{spec}: per-layer statistics at initialization",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for col in ("layer", "φ", "Var(z)", "1-step", "chain", "×prev", "dead/sat", "Var(∂W)", "units"):
+        table.add_column(col, justify="left" if col in ("layer", "φ") else "right", no_wrap=True)
+    ratios = m.ratios("pre_var")
+    for i, r in enumerate(m.layers):
+        frac = r.dead_fraction if r.dead_fraction is not None else r.saturated_fraction
+        table.add_row(
+            r.name,
+            r.activation,
+            num(r.pre_var),
+            num(r.predicted_pre_var),
+            num(m.chain[i]),
+            num(ratios[i]),
+            "" if frac is None else f"{frac:.0%}",
+            num(r.weight_grad_var),
+            f"{r.distinct_units}/{r.units}",
+        )
+    out.print(table)
+    out.print(
+        "1-step: n·Var(W)·E[a²] from the layer's measured input; chain: the derivation "
+        "carried from the input through every layer; ×prev: Var(z) over the previous layer's.",
+        markup=False,
+        soft_wrap=True,
+    )
+    gain = m.end_to_end()
+    out.print(
+        f"End-to-end gain Var(z_L)/E[x²]: measured {num(gain['measured'])}, "
+        f"predicted {num(gain['predicted'])}.",
+        markup=False,
+        soft_wrap=True,
+    )
+    print_verdict(d)
+
+
+def print_verdict(d: Diagnosis, *, flags_only: bool = False) -> None:
+    """Flags in red, then the recommendation (unless ``flags_only``)."""
+    for f in d.flags:
+        out.print(f"! {f.kind}: {f.message}", style="bold red", markup=False, soft_wrap=True)
+    if not d.flags:
+        out.print("No problems found.", style="green")
+    if not flags_only:
+        print_recommendation(d)
+
+
+def print_recommendation(d: Diagnosis) -> None:
+    rec = d.recommendation
+    per_layer = " with gain_from_activation=True" if rec.gain_from_activation else ""
+    out.print(
+        f"Recommendation: {rec.scheme}{per_layer}. {rec.reason}", markup=False, soft_wrap=True
+    )
+
+
+_SHORT = {
+    "vanishing_forward": "vanishing",
+    "exploding_forward": "exploding",
+    "vanishing_gradient": "∇vanishing",
+    "exploding_gradient": "∇exploding",
+    "saturation": "saturated",
+    "dead_units": "dead",
+    "symmetry": "symmetric",
+}
+
+
+def print_comparison(results: dict[str, Diagnosis], title: str) -> None:
+    """One row per scheme: Var(z) at the first, middle and last layer and the theory's
+    value at the last, the first layer's weight-gradient variance, distinct units and
+    flags."""
+    first = next(iter(results.values())).measurement
+    n = len(first.layers)
+    shown = sorted({0, n // 2, n - 1})
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("scheme", no_wrap=True)
+    for i in shown:
+        table.add_column(f"L{i + 1}", justify="right", no_wrap=True)
+    for col in ("theory", "Var(∂W1)"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("flags", min_width=20)
+    for spec, d in results.items():
+        m = d.measurement
+        table.add_row(
+            spec,
+            *(num(m.layers[i].pre_var, 2) for i in shown),
+            num(m.chain[-1], 2),
+            num(m.layers[0].weight_grad_var, 2),
+            ", ".join(_SHORT[f.kind] for f in d.flags) or "ok",
+        )
+    out.print(table)
+    out.print(
+        f"L1, L{shown[1] + 1}, L{n}: Var(z) measured at those layers; theory: Var(z) at L{n} "
+        "from the chained derivation; Var(∂W1): first layer's weight gradient; "
+        "∇: gradients.",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _progress_compare(
+    build: Callable[[], nn.Module],
+    schemes: list[str],
+    x: torch.Tensor,
+    gain_from_activation: bool,
+    gen: torch.Generator,
+    quiet: bool,
+) -> dict[str, Diagnosis]:
+    results: dict[str, Diagnosis] = {}
+    steps: Iterable[tuple[str, Diagnosis]] = iter_compare(
+        build, schemes, x, gain_from_activation=gain_from_activation, generator=gen
+    )
+    with Progress(console=err, transient=True, disable=quiet) as progress:
+        task = progress.add_task("Measuring schemes", total=len(schemes))
+        for spec, diagnosis in steps:
+            results[spec] = diagnosis
+            progress.update(task, advance=1, description=f"Measured {spec}")
+    return results
+
+
+def write_figures(results: dict[str, Diagnosis], out_dir: Path, title: str) -> list[str]:
+    """variance_vs_depth.png and activation_histograms.png in ``out_dir``."""
+    measurements = {spec: d.measurement for spec, d in results.items()}
+    return [
+        str(save(variance_vs_depth(measurements, title), out_dir / "variance_vs_depth.png")),
+        str(
+            save(activation_histograms(measurements, title), out_dir / "activation_histograms.png")
+        ),
+    ]
+
+
+def run_inspect(
+    build: Callable[[], nn.Module],
+    schemes: list[str],
+    x: torch.Tensor,
+    *,
+    gain_from_activation: bool,
+    generator: torch.Generator,
+    quiet: bool,
+) -> dict[str, Diagnosis]:
+    """Diagnose ``build()`` under each scheme on ``x`` with a progress bar.
+
+    ``generator`` must continue the stream that drew ``x`` (not restart it): weights
+    drawn from a restarted stream would equal the inputs and correlate with them."""
+    return _progress_compare(build, schemes, x, gain_from_activation, generator, quiet)
+
+
+@app.command("inspect")
+def inspect(
+    arch: Annotated[str, typer.Option(help="Built-in model: mlp or cnn.")] = "mlp",
+    depth: Annotated[int, typer.Option(help="Hidden layers of the built-in model.")] = 10,
+    width: Annotated[
+        int, typer.Option(help="Units (mlp) or channels (cnn) per hidden layer.")
+    ] = 256,
+    activation: Annotated[
+        str, typer.Option(help="Hidden activation of the built-in model.")
+    ] = "relu",
+    init: Annotated[
+        str, typer.Option(help="Scheme spec, e.g. he_normal or 'normal(std=0.01)'.")
+    ] = "he_normal",
+    gain_from_activation: Annotated[
+        bool, typer.Option(help="Give each layer the gain of the activation after it.")
+    ] = False,
+    model: Annotated[
+        str | None, typer.Option(help="Your model as an import path package.module:factory.")
+    ] = None,
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            help="Input shape without batch, e.g. 3,32,32 (default: width for mlp, 1,40 for cnn)."
+        ),
+    ] = None,
+    batch: Annotated[int, typer.Option(help="Batch size of the measurement.")] = 256,
+    inputs: Annotated[
+        str, typer.Option(help="'noise' (N(0,1)) or a .pt/.npy file of inputs.")
+    ] = "noise",
+    compare: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated schemes to compare, or 'all' for the classic set."),
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the PNG figures.")] = Path(
+        "weightlab-inspect"
+    ),
+    figures: Annotated[bool, typer.Option(help="Write the PNG figures.")] = True,
+    seed: Annotated[int, typer.Option(help="Random seed for inputs, init and probes.")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Measure activation and gradient variance through depth at initialization, beside
+    what Xavier's and He's derivations predict; flag problems and recommend a scheme."""
+    values = {
+        "arch": arch,
+        "depth": depth,
+        "width": width,
+        "activation": activation,
+        "batch": batch,
+    }
+    check("inspect", values, _TABLE)
+    default_shape = f"{width}" if arch == "mlp" else "1,40"
+    if model is not None and input_shape is None:
+        raise fail("inspect", "input_shape", "given with --model (e.g. 3,32,32)", None)
+    shape = parse_shape(input_shape or default_shape)
+    build = build_model(arch, depth, width, activation, shape, model)
+    gen = torch.Generator().manual_seed(seed)
+    x = load_inputs(inputs, shape, batch, gen)
+    schemes = _schemes(compare, init)
+    results = run_inspect(
+        build, schemes, x, gain_from_activation=gain_from_activation, generator=gen, quiet=as_json
+    )
+    title = model or f"{depth}-layer {activation} {arch}, width {width}"
+    paths = write_figures(results, out_dir, title) if figures else []
+    if as_json:
+        emit_json(_payload(results, title, shape, paths))
+        return
+    if len(results) == 1:
+        print_diagnosis(*next(iter(results.items())))
+    else:
+        print_comparison(results, title)
+        for spec, d in results.items():
+            messages = "; ".join(f.message for f in d.flags) or "no problems."
+            out.print(f"{spec}: {messages}", markup=False, soft_wrap=True)
+        print_recommendation(next(iter(results.values())))
+    for p in paths:
+        out.print(f"Wrote {p}", soft_wrap=True)
+
+
+def _schemes(compare: str | None, init: str) -> list[str]:
+    if compare is None:
+        return [init]
+    if compare.strip() == "all":
+        return list(COMPARE_SCHEMES)
+    parts = [p.strip() for p in _split_specs(compare) if p.strip()]
+    if not parts:
+        raise fail("inspect", "compare", "comma-separated scheme specs or 'all'", compare)
+    return parts
+
+
+def _split_specs(text: str) -> list[str]:
+    """Split on commas outside parentheses: 'normal(mean=0, std=1),he_normal'."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*parts, current]
+
+
+def _payload(
+    results: dict[str, Diagnosis], title: str, shape: tuple[int, ...], paths: list[str]
+) -> dict[str, Any]:
+    return {
+        "model": title,
+        "input_shape": list(shape),
+        "schemes": {spec: d.to_json() for spec, d in results.items()},
+        "figures": paths,
+    }

@@ -1,0 +1,1 @@
+"""Figures (matplotlib) made from measurements and runs."""

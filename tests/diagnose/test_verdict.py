@@ -1,0 +1,106 @@
+"""Flags, recommendations and the compare mode."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from weightlab.diagnose import COMPARE_SCHEMES, compare, diagnose
+from weightlab.init import init_module
+from weightlab.models import mlp
+
+
+def _kinds(d) -> set[str]:  # type: ignore[no-untyped-def]
+    return {f.kind for f in d.flags}
+
+
+@pytest.fixture(scope="module")
+def tanh_results() -> dict:  # type: ignore[type-arg]
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(256, 128, generator=gen)
+    return compare(lambda: mlp(128, [128] * 20, 10, "tanh"), x, generator=gen)
+
+
+@pytest.fixture(scope="module")
+def relu_results() -> dict:  # type: ignore[type-arg]
+    gen = torch.Generator().manual_seed(6)
+    x = torch.randn(256, 128, generator=gen)
+    return compare(lambda: mlp(128, [128] * 20, 10, "relu"), x, generator=gen)
+
+
+def test_compare_runs_the_classic_schemes(tanh_results: dict) -> None:  # type: ignore[type-arg]
+    assert list(tanh_results) == list(COMPARE_SCHEMES)
+
+
+def test_classic_tanh_flags(tanh_results: dict) -> None:  # type: ignore[type-arg]
+    assert {"symmetry", "vanishing_gradient"} <= _kinds(tanh_results["zeros"])
+    assert {"vanishing_forward", "vanishing_gradient"} <= _kinds(tanh_results["normal(std=0.01)"])
+    assert {"saturation", "exploding_gradient"} <= _kinds(tanh_results["normal(std=1.0)"])
+    for good in ("xavier_fan_in", "xavier_normal", "orthogonal", "lsuv"):
+        assert _kinds(tanh_results[good]) == set(), good
+
+
+def test_classic_relu_flags(relu_results: dict) -> None:  # type: ignore[type-arg]
+    assert _kinds(relu_results["he_normal"]) == set()
+    assert _kinds(relu_results["lsuv"]) == set()
+    # 1/n in a ReLU net halves Var(z) per layer: 20 layers lose 2^-19 ≈ 5.7 decades.
+    assert "vanishing_forward" in _kinds(relu_results["xavier_fan_in"])
+    assert "exploding_forward" in _kinds(relu_results["normal(std=1.0)"])
+    assert {"dead_units", "symmetry"} <= _kinds(relu_results["zeros"])
+
+
+def test_recommendations_follow_the_activation(tanh_results: dict, relu_results: dict) -> None:  # type: ignore[type-arg]
+    tanh = tanh_results["zeros"].recommendation
+    assert tanh.scheme == "xavier_normal" and tanh.gain_from_activation and "Glorot" in tanh.reason
+    relu = relu_results["zeros"].recommendation
+    assert (
+        relu.scheme == "he_normal" and not relu.gain_from_activation and "He et al." in relu.reason
+    )
+
+
+def test_mixed_activations_recommend_per_layer_gains(gen: torch.Generator) -> None:
+    net = torch.nn.Sequential(
+        torch.nn.Linear(8, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 8),
+        torch.nn.Tanh(),
+        torch.nn.Linear(8, 2),
+    )
+    init_module(net, "he_normal", generator=gen)
+    rec = diagnose(net, torch.randn(32, 8, generator=gen)).recommendation
+    assert rec.scheme == "he_normal" and rec.gain_from_activation
+    assert rec.reason.startswith("Layers use relu, tanh")
+
+
+def test_gelu_recommendation_names_its_gain(gen: torch.Generator) -> None:
+    net = mlp(8, [8, 8], 2, "gelu")
+    init_module(net, "he_normal", generator=gen)
+    rec = diagnose(net, torch.randn(32, 8, generator=gen)).recommendation
+    assert rec.scheme == "he_normal(nonlinearity='gelu')"
+
+
+def test_json_holds_every_number(relu_results: dict) -> None:  # type: ignore[type-arg]
+    payload = relu_results["he_normal"].to_json()
+    layer = payload["layers"][1]
+    for key in (
+        "pre_var",
+        "post_var",
+        "predicted_pre_var",
+        "predicted_pre_var_chain",
+        "pre_var_ratio",
+        "weight_grad_var",
+        "output_grad_var",
+        "dead_fraction",
+        "distinct_units",
+        "pre_hist",
+    ):
+        assert key in layer
+    assert set(payload["end_to_end_gain"]) == {"measured", "predicted"}
+    assert payload["recommendation"]["scheme"] == "he_normal"
+
+
+def test_compare_rejects_a_bad_scheme_before_any_work() -> None:
+    with pytest.raises(ValueError, match=r"The 'scheme' parameter of resolve must be one of"):
+        compare(lambda: mlp(4, [4], 2), torch.randn(8, 4), ["he_normal", "kaiming"])
