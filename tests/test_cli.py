@@ -296,11 +296,48 @@ def test_bad_input_exits_2_with_one_line(
     assert "Traceback" not in err and out == ""
 
 
-def test_wrong_option_type_exits_2(
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["seed-example", "--steps", "many"],
+            "Error: Invalid value for '--steps': Input should be a valid integer, unable to parse string as an integer. Got 'many'. See 'weightlab seed-example --help'.",
+        ),
+        (
+            ["demo", "--seed", "99999999999999999999"],
+            "Error: Invalid value for '--seed': Input should be less than or equal to 9223372036854775807. Got '99999999999999999999'. See 'weightlab demo --help'.",
+        ),
+        (
+            ["inspect", "--bogus"],
+            "Error: No such option: --bogus (Possible options: --figures, --no-figures, --out). See 'weightlab inspect --help'.",
+        ),
+        (["nosuch"], "Error: No such command 'nosuch'. See 'weightlab --help'."),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, err = run(args, capsys, monkeypatch)
+    assert code == 2 and out == ""
+    assert err == message + "\n"
+
+
+def test_json_output_is_strict_even_when_numbers_overflow(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, _, err = run(["seed-example", "--steps", "many"], capsys, monkeypatch)
-    assert code == 2 and "many" in err and "Traceback" not in err
+    code, out, _ = run(
+        ["seed-example", "--theta1", "1e300", "--lambda", "1e300", "--alpha", "1e10", "--json"],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0
+    payload = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert "inf" in json.dumps(payload["tables"]["l2"]) or "nan" in json.dumps(
+        payload["tables"]["l2"]
+    )
 
 
 def test_console_script_runs_as_a_process() -> None:

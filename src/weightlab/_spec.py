@@ -51,6 +51,11 @@ def parse_spec(text: str, owner: str, param: str = "spec") -> SpecCall:
 
 
 def _literal(node: ast.expr) -> Any:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+        raise ValueError("a sign before a non-number")
     if isinstance(node, ast.Name):
         # Bare words are strings, except the non-finite floats a user may type.
         return float(node.id) if node.id in ("nan", "inf") else node.id

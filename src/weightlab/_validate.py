@@ -27,6 +27,7 @@ __all__ = [
     "STRENGTH",
     "UNIT",
     "Constraint",
+    "Described",
     "Instance",
     "Interval",
     "OneOf",
@@ -35,8 +36,11 @@ __all__ = [
     "Satisfies",
     "Tensor",
     "check",
+    "check_generator",
+    "error_summary",
     "fail",
     "is_real",
+    "same_device",
 ]
 
 
@@ -59,6 +63,49 @@ def fail(
     """
     cls = ParameterTypeError if wrong_type else ParameterError
     return cls(f"The {name!r} parameter of {owner} must be {expected}. Got {_got(got)}.")
+
+
+def error_summary(error: BaseException) -> str:
+    """``"RuntimeError: first line of its message"``, to quote a failure inside an
+    error of the project's format."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+class Described(str):
+    """Text shown as written after "Got" (``fail`` shows any other value by its repr).
+
+    Example:
+        >>> str(fail("l1", "params", "an iterable of torch.Tensor", Described("a str")))
+        "The 'params' parameter of l1 must be an iterable of torch.Tensor. Got a str."
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def same_device(a: torch.device, b: torch.device) -> bool:
+    """Full device equality (cuda:0 is not cuda:1); an index-less CUDA device is the
+    current one, and all CPU devices are one."""
+    return _indexed(a) == _indexed(b)
+
+
+def _indexed(device: torch.device) -> torch.device:
+    if device.type == "cpu":
+        return torch.device("cpu")
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
+
+
+def check_generator(owner: str, generator: torch.Generator | None, tensor: torch.Tensor) -> None:
+    """A generator must live on the device of the tensor it draws for (torch raises a
+    bare RuntimeError otherwise)."""
+    if generator is not None and not same_device(torch.device(generator.device), tensor.device):
+        expected = f"a torch.Generator on {tensor.device} (the tensor's device)"
+        raise fail(owner, "generator", expected, generator)
 
 
 def is_real(value: object) -> bool:
@@ -95,7 +142,10 @@ class Interval(Constraint):
         return is_real(value)
 
     def value_ok(self, value: Any) -> bool:
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:  # an int too large for a float is out of any finite range
+            return False
         if not math.isfinite(v):
             return False
         left = v >= self.low if self.closed in ("both", "left") else v > self.low
@@ -135,21 +185,26 @@ class OneOf(Constraint):
 
 @dataclass(frozen=True)
 class Tensor(Constraint):
-    """A torch tensor with at least ``min_dim`` dimensions."""
+    """A torch tensor with at least ``min_dim`` dimensions, of a floating-point dtype
+    when ``floating``."""
 
     min_dim: int = 0
+    floating: bool = False
 
     def type_ok(self, value: object) -> bool:
         return isinstance(value, torch.Tensor)
 
     def value_ok(self, value: Any) -> bool:
-        return bool(value.dim() >= self.min_dim)
+        return bool(value.dim() >= self.min_dim) and (
+            not self.floating or bool(value.is_floating_point())
+        )
 
     def describe(self) -> str:
+        kind = "a floating-point torch.Tensor" if self.floating else "a torch.Tensor"
         if self.min_dim:
             plural = "s" if self.min_dim != 1 else ""
-            return f"a torch.Tensor with at least {self.min_dim} dimension{plural}"
-        return "a torch.Tensor"
+            return f"{kind} with at least {self.min_dim} dimension{plural}"
+        return kind
 
 
 @dataclass(frozen=True)
@@ -186,7 +241,10 @@ def _fmt(x: float) -> str:
 
 def _got(value: object) -> str:
     if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {tuple(value.shape)}"
+        dtype = "" if value.is_floating_point() else f" and dtype {value.dtype}"
+        return f"a tensor of shape {tuple(value.shape)}{dtype}"
+    if isinstance(value, torch.Generator):
+        return f"a generator on {value.device}"
     return repr(value)
 
 

@@ -62,8 +62,22 @@ class SeedConfig:
     l1_rule: str = "clip"
     l2_convention: str = "half_sum_sq"
 
-    def is_seed(self) -> bool:
-        return self == SeedConfig()
+    def printed(self) -> dict[str, list[tuple[float, float]]]:
+        """The seed's printed rows that these settings reproduce: all of them when
+        θ, λ, α and g are the seed's (L2 only under the seed's (λ/2)Σθ² convention),
+        cut to ``steps`` rows; none otherwise.  The L1 rows are shown whatever the rule,
+        so a rule that parts ways with the text shows where."""
+        seed = SeedConfig()
+        same = (self.theta, self.strength, self.lr, self.grad) == (
+            seed.theta,
+            seed.strength,
+            seed.lr,
+            seed.grad,
+        )
+        if not same:
+            return {}
+        names = [n for n in SEED_PRINTED if n != "l2" or self.l2_convention == seed.l2_convention]
+        return {n: SEED_PRINTED[n][: self.steps] for n in names}
 
 
 _TABLE = {
@@ -154,45 +168,21 @@ def run_seed_example(config: SeedConfig | None = None) -> SeedResult:
     if len(config.theta) != 2 or not all(math.isfinite(v) for v in config.theta):
         raise fail("seed_example", "theta", "two finite floats", config.theta)
     tables = {name: _trajectory(config, name, config.steps) for name in ("none", "l1", "l2")}
-    printed = SEED_PRINTED if config.is_seed() else {}
-    result = SeedResult(config, tables, printed)
+    result = SeedResult(config, tables, config.printed())
     result.notes = _notes(result)
     return result
 
 
 def _notes(result: SeedResult) -> list[str]:
     """Say where the text and the arithmetic part ways, from the computed numbers."""
-    cfg, notes = result.config, []
-    l1_rows, l2_rows = result.tables["l1"], result.tables["l2"]
-    for j in range(2):
-        zero_at = next((i for i, row in enumerate(l1_rows) if row[j] == 0.0), None)
-        if zero_at is not None and cfg.l1_rule == "clip":
-            after = _trajectory(cfg, "l1", zero_at + 2)[-1][j]
-            sub = _trajectory(replace(cfg, l1_rule="subgradient"), "l1", zero_at + 1)[-1][j]
-            notes.append(
-                f"L1 θ{j + 1} crossed zero at iteration {zero_at + 1} and the clip rule set it to "
-                f"exactly 0 (truncated gradient, Langford, Li & Zhang 2009); plain subgradient "
-                f"descent gives {sub:.4g} there. The text's 'remains at zero afterwards' needs "
-                f"the weight frozen: with a constant data gradient the next step moves it to "
-                f"{after:.4g}."
-            )
-    if cfg.l1_rule == "subgradient":
-        crossed = [i + 1 for i, row in enumerate(l1_rows) if row[1] < 0 < cfg.theta[1]]
-        if crossed:
-            notes.append(
-                f"Plain subgradient L1 takes θ2 past zero (to {l1_rows[crossed[0] - 1][1]:.4g} at "
-                f"iteration {crossed[0]}): the printed 0 is the clip-at-zero rule, not this one."
-            )
-    for j in range(2):
-        sign_change = next((i for i, row in enumerate(l2_rows) if row[j] * cfg.theta[j] < 0), None)
-        if sign_change is not None:
-            notes.append(
-                f"L2 θ{j + 1} crosses zero at iteration {sign_change + 1} "
-                f"({l2_rows[sign_change][j]:.5g}), driven by the data gradient. The penalty alone "
-                f"only shrinks θ by a factor (1 − αλ) per step and never reaches zero; that is "
-                f"what the text's 'never reaches zero' means."
-            )
+    cfg = result.config
+    notes = _l1_notes(cfg, result.tables["l1"]) + _l2_notes(cfg, result.tables["l2"])
     diffs = result.differences()
+    if diffs.get("l1", 0.0) > 1e-9:
+        notes.append(
+            f"With the {cfg.l1_rule} rule, L1 parts from the seed's printed values by up to "
+            f"{diffs['l1']:.2g}: the text's numbers follow the clip rule."
+        )
     if diffs.get("l2", 0.0) > 1e-9:
         notes.append(
             f"The seed's L2 values drift from exact arithmetic by up to {diffs['l2']:.2g}: it "
@@ -205,4 +195,54 @@ def _notes(result: SeedResult) -> list[str]:
         else "L2 here is λΣθ² (update θ − α(g + 2λθ), Keras' L2(λ), seed 000): twice seed "
         "001's (λ/2)Σθ² for the same λ."
     )
+    return notes
+
+
+def _l1_notes(cfg: SeedConfig, rows: list[list[float]]) -> list[str]:
+    notes = []
+    for j in range(2):
+        zero_at = next((i for i, row in enumerate(rows) if row[j] == 0.0), None)
+        if zero_at is None or cfg.l1_rule != "clip" or cfg.theta[j] == 0:
+            continue
+        after = _trajectory(cfg, "l1", zero_at + 2)[-1][j]
+        sub = _trajectory(replace(cfg, l1_rule="subgradient"), "l1", zero_at + 1)[-1][j]
+        then = (
+            "with no data gradient it stays there"
+            if cfg.grad == 0
+            else f"with a constant data gradient the next step moves it to {after:.4g}"
+        )
+        notes.append(
+            f"L1 θ{j + 1} crossed zero at iteration {zero_at + 1} and the clip rule set it to "
+            f"exactly 0; plain subgradient descent gives {sub:.4g} there. The text's 'remains "
+            f"at zero afterwards' needs the weight frozen: {then}."
+        )
+    if cfg.l1_rule == "subgradient":
+        crossed = next((i for i, row in enumerate(rows) if row[1] * cfg.theta[1] < 0), None)
+        if crossed is not None:
+            notes.append(
+                f"Plain subgradient L1 takes θ2 past zero (to {rows[crossed][1]:.4g} at "
+                f"iteration {crossed + 1}): it oscillates around 0 and never lands on it."
+            )
+    return notes
+
+
+def _l2_notes(cfg: SeedConfig, rows: list[list[float]]) -> list[str]:
+    shrink = 1 - cfg.lr * cfg.strength * (1 if cfg.l2_convention == "half_sum_sq" else 2)
+    notes = []
+    for j in range(2):
+        cross = next((i for i, row in enumerate(rows) if row[j] * cfg.theta[j] < 0), None)
+        if cross is None:
+            continue
+        where = f"L2 θ{j + 1} crosses zero at iteration {cross + 1} ({rows[cross][j]:.5g})"
+        if shrink < 0:
+            notes.append(
+                f"{where}: α·λ is so large that the penalty step alone multiplies θ by "
+                f"{shrink:.3g} and flips its sign every step."
+            )
+        else:
+            notes.append(
+                f"{where}, driven by the data gradient. The penalty alone only multiplies θ "
+                f"by {shrink:.3g} per step and never reaches zero; that is what the text's "
+                f"'never reaches zero' means."
+            )
     return notes

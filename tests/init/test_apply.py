@@ -140,21 +140,68 @@ def test_bad_activation_override_is_named() -> None:
         ValueError,
         match=r"The 'activations' parameter of init_module must be the name of a layer of the module \(0, 2, 4, 6, 8\)\. Got 'fc1'\.",
     ):
-        init.init_module(_mlp(), "he_normal", activations={"fc1": "relu"})
+        init.init_module(
+            _mlp(), "he_normal", gain_from_activation=True, activations={"fc1": "relu"}
+        )
     with pytest.raises(
         ValueError,
         match=r"The 'activations' parameter of init_module must be one of 'linear'.*Got 'relu7'\.",
     ):
-        init.init_module(_mlp(), "he_normal", activations={"0": "relu7"})
+        init.init_module(_mlp(), "he_normal", gain_from_activation=True, activations={"0": "relu7"})
 
 
-def test_conv_transpose_uses_forward_fans(gen: torch.Generator) -> None:
-    # ConvTranspose2d stores [in, out, k, k]; the forward fan_in is out·k² of the transpose.
-    layer = nn.ConvTranspose2d(256, 128, 3)
+@pytest.mark.parametrize("groups", [1, 4])
+def test_conv_transpose_uses_forward_fans(groups: int, gen: torch.Generator) -> None:
+    # ConvTranspose2d stores [in, out/g, k, k]; each output sums (in/g)·k² inputs.
+    layer = nn.ConvTranspose2d(256, 128, 3, groups=groups)
     init.init_module(layer, "he_normal", generator=gen)
-    expected = 2 / (256 * 9)  # transposed view [128, 256, 3, 3]: fan_in = 256·9
+    expected = 2 / (256 / groups * 9)
     n = layer.weight.numel()
     assert layer.weight.var().item() == pytest.approx(expected, abs=5 * expected * math.sqrt(2 / n))
+
+
+def test_normalization_between_layer_and_activation_is_skipped() -> None:
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.LazyLinear(2)
+    )
+    assert init.detect_activations(net)["0"] == ("relu", None)
+    ln = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4), nn.Tanh(), nn.Linear(4, 1))
+    assert init.detect_activations(ln)["0"] == ("tanh", None)
+
+
+def test_activation_overrides_need_gain_from_activation() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"The 'activations' parameter of init_module must be given only with gain_from_activation=True \(it sets per-layer gains\)\. Got \{'0': 'relu'\}\.",
+    ):
+        init.init_module(_mlp(), "xavier_normal", activations={"0": "relu"})
+
+
+@pytest.mark.parametrize(
+    "text", ["tanh(0.3)", "leaky_relu(slope='x')", "leaky_relu(0.1, 0.2)", "leaky_relu(nan)"]
+)
+def test_activation_override_arguments_are_checked(text: str) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"The 'activations' parameter of init_module must be an activation name, or 'leaky_relu\(slope\)' with one finite slope\. Got ",
+    ):
+        init.init_module(_mlp(), "he_normal", gain_from_activation=True, activations={"0": text})
+
+
+def test_activations_must_be_a_mapping() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"The 'activations' parameter of init_module must be a mapping from layer names to activations or None\. Got \['relu'\]\.",
+    ):
+        init.init_module(_mlp(), "he_normal", gain_from_activation=True, activations=["relu"])  # type: ignore[arg-type]
+
+
+def test_data_is_only_for_data_dependent_schemes() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"The 'data' parameter of init_module must be None for 'he_normal', which does not use data \(only lsuv does\)\. Got a tensor of shape \(4, 16\)\.",
+    ):
+        init.init_module(_mlp(), "he_normal", data=torch.randn(4, 16))
 
 
 def test_init_module_validates_its_arguments() -> None:
@@ -218,3 +265,35 @@ def test_lsuv_rejects_bad_input() -> None:
         ValueError, match=r"The 'tol' parameter of lsuv must be a float in \(0, 1\)\. Got 0\.0\."
     ):
         init.init_module(_mlp(), "lsuv(tol=0.0)", data=torch.randn(4, 16))
+
+
+def test_lsuv_rejects_data_the_model_cannot_take() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"The 'data' parameter of lsuv must be a batch the model accepts \(RuntimeError: mat1 and mat2 shapes cannot be multiplied.*\)\. Got a tensor of shape \(8, 5\)\.",
+    ):
+        init.init_module(_mlp(), "lsuv", data=torch.randn(8, 5))
+
+
+def test_lsuv_keeps_zero_biases_and_says_so() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"The 'bias' parameter of init_module must be 0 or None for 'lsuv', which zeroes biases \(Mishkin & Matas 2016\)\. Got 0\.5\.",
+    ):
+        init.init_module(_mlp(), "lsuv", data=torch.randn(8, 16), bias=0.5)
+
+
+def test_lsuv_records_layers_the_data_never_reaches(gen: torch.Generator) -> None:
+    class Skips(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used = nn.Linear(4, 4)
+            self.unused = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.used(x)
+
+    records = init.init_module(
+        Skips(), "lsuv", data=torch.randn(64, 4, generator=gen), generator=gen
+    )
+    assert [(r.name, r.scheme) for r in records] == [("used", "lsuv"), ("unused", "orthogonal")]

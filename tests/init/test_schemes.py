@@ -4,6 +4,7 @@ exact invariants, and contract tests over the whole registry."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ TORCH_TWINS: list[
     (init.he_normal_, torch.nn.init.kaiming_normal_, {"nonlinearity": "tanh"}),
     (init.normal_, torch.nn.init.normal_, {"mean": 0.5, "std": 0.01}),
     (init.truncated_normal_, torch.nn.init.trunc_normal_, {"std": 0.3, "a": -0.5, "b": 0.4}),
+    (init.orthogonal_, torch.nn.init.orthogonal_, {"gain": 1.5}),
 ]
 
 
@@ -124,7 +126,7 @@ def test_truncated_variance_scaling_is_cut_at_two_sigma(gen: torch.Generator) ->
     w = init.variance_scaling_(
         torch.empty(N_OUT, N_IN), 2.0, "fan_in", "truncated_normal", generator=gen
     )
-    sigma = math.sqrt(2.0 / FAN_IN) / 0.87962566103423978
+    sigma = math.sqrt(2.0 / FAN_IN) / stats.truncnorm(-2, 2).std()
     assert w.abs().max().item() <= 2 * sigma
     dist = stats.truncnorm(-2, 2, scale=sigma)
     assert stats.kstest(w.flatten().double().numpy(), dist.cdf).pvalue > 1e-3
@@ -189,18 +191,74 @@ def test_every_scheme_keeps_shape_dtype_and_is_reproducible(
         assert not torch.equal(a, c)
 
 
-def _bad_value(default: Any) -> Any:
-    return "bogus" if isinstance(default, str) else float("nan")
+def _bad_values(default: Any) -> list[tuple[Any, type[Exception]]]:
+    if isinstance(default, str):
+        return [("bogus", ValueError), (3, TypeError)]
+    return [
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        (-math.inf, ValueError),
+        ("1.0", TypeError),
+    ]
 
 
 @pytest.mark.parametrize(
-    ("name", "param"),
-    [(n, p) for n in PER_TENSOR for p in REGISTRY[n].signature.parameters],
+    ("name", "param", "bad", "error"),
+    [
+        (n, p, bad, error)
+        for n in PER_TENSOR
+        for p, spec in REGISTRY[n].signature.parameters.items()
+        for bad, error in _bad_values(spec.default)
+    ],
 )
-def test_every_scheme_rejects_bad_parameters(name: str, param: str) -> None:
-    default = REGISTRY[name].signature.parameters[param].default
-    with pytest.raises(ValueError, match=rf"The '{param}' parameter of {name} must be .* Got "):
-        REGISTRY[name].fn(torch.empty(4, 4), **{param: _bad_value(default)})
+def test_every_scheme_rejects_bad_parameters(
+    name: str, param: str, bad: Any, error: type[Exception]
+) -> None:
+    with pytest.raises(
+        error, match=rf"The '{param}' parameter of {name} must be .* Got {re.escape(repr(bad))}\."
+    ):
+        REGISTRY[name].fn(torch.empty(4, 4), **{param: bad})
+
+
+@pytest.mark.parametrize("name", PER_TENSOR)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_every_scheme_fills_half_precision(name: str, dtype: torch.dtype) -> None:
+    w = init.resolve(name)(
+        torch.empty(16, 8, dtype=dtype), generator=torch.Generator().manual_seed(SEED)
+    )
+    assert w.dtype == dtype and torch.isfinite(w).all()
+
+
+@pytest.mark.parametrize("name", PER_TENSOR)
+def test_every_scheme_fills_non_contiguous_views_and_empty_tensors(name: str) -> None:
+    base = torch.zeros(8, 16)
+    view = base.T  # [16, 8], non-contiguous
+    init.resolve(name)(view, generator=torch.Generator().manual_seed(SEED))
+    if name not in ("zeros", "constant"):
+        assert torch.count_nonzero(base) > 0
+    empty = init.resolve(name)(torch.empty(0, 5), generator=torch.Generator().manual_seed(SEED))
+    assert empty.shape == (0, 5)
+
+
+@pytest.mark.parametrize("name", PER_TENSOR)
+def test_every_scheme_rejects_integer_tensors(name: str) -> None:
+    with pytest.raises(
+        ValueError,
+        match=rf"The 'tensor' parameter of {name} must be a floating-point torch.Tensor.* Got a tensor of shape \(3, 3\) and dtype torch.int64\.",
+    ):
+        REGISTRY[name].fn(torch.zeros(3, 3, dtype=torch.long))
+
+
+def test_spec_cross_checks_run_when_resolving() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"The 'high' parameter of uniform must be a float > low \(1\.0\)\. Got 0\.0\.",
+    ):
+        init.resolve("uniform(low=1, high=0)")
+    with pytest.raises(
+        ValueError, match=r"The 'std' parameter of normal must be a float >= 0\. Got -inf\."
+    ):
+        init.resolve("normal(std=-inf)")
 
 
 @pytest.mark.parametrize("name", [n for n in PER_TENSOR if REGISTRY[n].table.get("gain")])
@@ -222,7 +280,7 @@ def test_gain_schemes_reject_non_positive_gain(name: str) -> None:
 def test_scaling_schemes_reject_tensors_without_fans(name: str) -> None:
     with pytest.raises(
         ValueError,
-        match=rf"The 'tensor' parameter of {name} must be a torch.Tensor with at least 2 dimensions\. Got a tensor of shape \(7,\)\.",
+        match=rf"The 'tensor' parameter of {name} must be a floating-point torch.Tensor with at least 2 dimensions\. Got a tensor of shape \(7,\)\.",
     ):
         REGISTRY[name].fn(torch.empty(7))
 

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import math
-import re
+from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
-from weightlab.regularize.dropout import Dropout, dropout, mc_dropout, mc_predict
+from weightlab._validate import check_generator, same_device
+from weightlab.regularize.dropout import (
+    Dropout,
+    dropout,
+    mc_dropout,
+    mc_predict,
+)
 
-DEVICES = [
-    "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")),
-]
-
-
-def _msg(text: str) -> str:
-    return re.escape(text)
+from .conftest import DEVICES, msg
 
 
 def _seeded(seed: int, device: str = "cpu") -> torch.Generator:
@@ -214,68 +213,107 @@ def test_mc_predict_statistics() -> None:
 @pytest.mark.parametrize(("bad", "shown"), [(1.0, "1.0"), (-0.1, "-0.1"), (float("nan"), "nan")])
 def test_bad_p(bad: float, shown: str) -> None:
     text = f"The 'p' parameter of dropout must be a float in [0, 1). Got {shown}."
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         dropout(torch.ones(3), bad)
     text = f"The 'p' parameter of Dropout must be a float in [0, 1). Got {shown}."
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         Dropout(bad)
 
 
 def test_p_wrong_type() -> None:
     text = "The 'p' parameter of dropout must be a float in [0, 1). Got '0.5'."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         dropout(torch.ones(3), "0.5")  # type: ignore[arg-type]
 
 
 def test_unknown_mode_lists_options() -> None:
     text = "The 'mode' parameter of dropout must be one of 'inverted', 'classic'. Got 'standard'."
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         dropout(torch.ones(3), 0.5, mode="standard")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=_msg("The 'mode' parameter of Dropout must be one of")):
+    with pytest.raises(ValueError, match=msg("The 'mode' parameter of Dropout must be one of")):
         Dropout(0.5, mode="scaled")  # type: ignore[arg-type]
 
 
 def test_bad_tensor_training_generator() -> None:
     text = "The 'x' parameter of dropout must be a floating-point torch.Tensor."
-    with pytest.raises(ValueError, match=_msg(text + " Got a tensor of shape (3,).")):
+    with pytest.raises(
+        ValueError, match=msg(text + " Got a tensor of shape (3,) and dtype torch.int64.")
+    ):
         dropout(torch.ones(3, dtype=torch.long), 0.5)
-    with pytest.raises(TypeError, match=_msg(text + " Got [1.0, 2.0].")):
+    with pytest.raises(TypeError, match=msg(text + " Got [1.0, 2.0].")):
         dropout([1.0, 2.0], 0.5)  # type: ignore[arg-type]
     text = "The 'training' parameter of dropout must be a bool. Got 1."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         dropout(torch.ones(3), 0.5, training=1)  # type: ignore[arg-type]
     text = "The 'generator' parameter of dropout must be a torch.Generator or None. Got 0."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         dropout(torch.ones(3), 0.5, generator=0)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=_msg("The 'generator' parameter of Dropout must be")):
+    with pytest.raises(TypeError, match=msg("The 'generator' parameter of Dropout must be")):
         Dropout(0.5, generator=0)  # type: ignore[arg-type]
 
 
 def test_generator_on_other_device() -> None:
     text = (
-        "The 'generator' parameter of dropout must be a torch.Generator on x's device (meta). "
+        "The 'generator' parameter of dropout must be a torch.Generator on meta (the tensor's device). "
         "Got a generator on cpu."
     )
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         dropout(torch.ones(3, device="meta"), 0.5, generator=_seeded(0))
+
+
+def test_module_checks_generator_device() -> None:
+    # Without the check the meta tensor silently ignores the CPU generator.
+    layer = Dropout(0.5, generator=_seeded(0))
+    text = (
+        "The 'generator' parameter of Dropout must be a torch.Generator on meta (the tensor's device). "
+        "Got a generator on cpu."
+    )
+    for mode in (layer.train(), layer.eval()):  # as dropout() checks whatever `training`
+        with pytest.raises(ValueError, match=msg(text)):
+            mode(torch.ones(3, device="meta"))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        (torch.device("cpu"), torch.device("cpu"), True),
+        (torch.device("cpu"), torch.device("meta"), False),
+        (torch.device("cuda", 0), torch.device("cuda", 0), True),
+        (torch.device("cuda", 0), torch.device("cuda", 1), False),
+        (torch.device("cuda", 1), torch.device("cpu"), False),
+    ],
+)
+def test_same_device_compares_index(a: torch.device, b: torch.device, same: bool) -> None:
+    assert same_device(a, b) is same
+    assert same_device(b, a) is same
+
+
+def test_generator_check_rejects_other_cuda_index() -> None:
+    # Two GPUs are not needed to check the rule: the check reads only `.device`.
+    generator = SimpleNamespace(device=torch.device("cuda", 1))
+    x = SimpleNamespace(device=torch.device("cuda", 0))
+    text = "The 'generator' parameter of dropout must be a torch.Generator on cuda:0 (the tensor's device)."
+    with pytest.raises(ValueError, match=msg(text)):
+        check_generator("dropout", generator, x)  # type: ignore[arg-type]
+    check_generator("dropout", SimpleNamespace(device=torch.device("cuda", 0)), x)  # type: ignore[arg-type]
 
 
 def test_mc_validation() -> None:
     net = nn.Linear(2, 2)
     text = "The 'samples' parameter of mc_predict must be an int >= 2. Got 1."
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         mc_predict(net, torch.ones(1, 2), samples=1)
     text = "The 'samples' parameter of mc_predict must be an int >= 2. Got 2.5."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         mc_predict(net, torch.ones(1, 2), samples=2.5)  # type: ignore[arg-type]
     text = "The 'model' parameter of mc_predict must be a torch.nn.Module. Got 'net'."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         mc_predict("net", torch.ones(1, 2), samples=3)  # type: ignore[arg-type]
     text = "The 'x' parameter of mc_predict must be a torch.Tensor. Got [1.0]."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         mc_predict(net, [1.0], samples=3)  # type: ignore[arg-type]
     text = "The 'model' parameter of mc_dropout must be a torch.nn.Module. Got None."
-    with pytest.raises(TypeError, match=_msg(text)), mc_dropout(None):  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=msg(text)), mc_dropout(None):  # type: ignore[arg-type]
         pass
 
 
@@ -288,5 +326,5 @@ def test_mc_predict_needs_tensor_output() -> None:
         "The 'model' parameter of mc_predict must be a module returning one tensor. "
         "Got a module returning tuple."
     )
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         mc_predict(Pair(), torch.ones(2), samples=2)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 import torch
@@ -17,15 +15,9 @@ from weightlab.regularize.penalties import (
     torch_weight_decay,
 )
 
+from .conftest import DEVICES, msg
+
 CONVENTIONS = ["sum_sq", "half_sum_sq"]
-DEVICES = [
-    "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")),
-]
-
-
-def _msg(text: str) -> str:
-    return re.escape(text)
 
 
 # --- exact values ---------------------------------------------------------------------------
@@ -88,6 +80,40 @@ def test_result_on_params_device(device: str) -> None:
     out = l2([w], 0.1, convention="sum_sq")
     assert out.device.type == device and out.dim() == 0
     assert elastic_net_grad(w, 0.1, 0.5, convention="sum_sq").device.type == device
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_sums_do_not_overflow(dtype: torch.dtype) -> None:
+    # Σw² = 1e6·0.3² ≈ 90 000 is above float16's largest value (65 504): the sums are taken
+    # in float32, so the result equals the float32 penalty of the same (rounded) weights.
+    w = torch.full((1000, 1000), 0.3, dtype=dtype)
+    exact = w.float()
+    for convention in CONVENTIONS:
+        got = l2([w], 1e-4, convention=convention)  # type: ignore[arg-type]
+        assert got.dtype == torch.float32
+        assert torch.equal(got, l2([exact], 1e-4, convention=convention))  # type: ignore[arg-type]
+    big = torch.full((300_000,), 0.5, dtype=dtype)  # Σ|w| = 150 000
+    assert torch.equal(l1(big, 1e-3), l1(big.float(), 1e-3))
+    got = elastic_net([w, big], 1e-4, 0.3, convention="sum_sq")
+    assert torch.equal(got, elastic_net([exact, big.float()], 1e-4, 0.3, convention="sum_sq"))
+
+
+def test_half_precision_large_weights_square_in_float32() -> None:
+    # 300² = 90 000 overflows float16 element by element, not only in the sum.
+    w = torch.tensor([300.0, -2.0], dtype=torch.float16)
+    assert l2(w, 1.0, convention="sum_sq").item() == 90_004.0
+
+
+def test_half_precision_gradient_keeps_param_dtype() -> None:
+    w = torch.full((4,), 0.5, dtype=torch.float16, requires_grad=True)
+    l2(w, 0.1, convention="sum_sq").backward()
+    assert w.grad is not None and w.grad.dtype == torch.float16
+    assert torch.equal(w.grad, torch.full((4,), 0.1, dtype=torch.float16))
+
+
+def test_float64_keeps_dtype() -> None:
+    assert l1(torch.ones(3, dtype=torch.float64), 0.1).dtype == torch.float64
+    assert l2(torch.ones(3), 0.1, convention="sum_sq").dtype == torch.float32
 
 
 def test_zero_strength_is_zero(gen: torch.Generator) -> None:
@@ -205,29 +231,29 @@ def test_bad_strength(bad: float, shown: str) -> None:
         ("torch_weight_decay", lambda: torch_weight_decay(bad, "sum_sq")),
     ]:
         text = f"The 'strength' parameter of {owner} must be a float >= 0. Got {shown}."
-        with pytest.raises(ValueError, match=_msg(text)):
+        with pytest.raises(ValueError, match=msg(text)):
             call()
 
 
 def test_strength_wrong_type() -> None:
     text = "The 'strength' parameter of l1 must be a float >= 0. Got '0.1'."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         l1([torch.ones(2)], "0.1")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("bad", "shown"), [(1.5, "1.5"), (-0.1, "-0.1"), (float("nan"), "nan")])
 def test_bad_l1_ratio(bad: float, shown: str) -> None:
     text = f"The 'l1_ratio' parameter of elastic_net must be a float in [0, 1]. Got {shown}."
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         elastic_net([torch.ones(2)], 0.1, bad, convention="sum_sq")
 
 
 def test_unknown_convention_lists_options() -> None:
     text = "The 'convention' parameter of l2 must be one of 'sum_sq', 'half_sum_sq'. Got 'sum'."
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         l2([torch.ones(2)], 0.1, convention="sum")  # type: ignore[arg-type]
     text = "The 'convention' parameter of torch_weight_decay must be one of 'sum_sq', "
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         torch_weight_decay(0.1, "keras")  # type: ignore[arg-type]
 
 
@@ -237,14 +263,34 @@ def test_convention_is_required() -> None:
 
 
 def test_bad_params() -> None:
-    text = "The 'params' parameter of l2 must be an iterable of torch.Tensor. Got an item of type"
-    with pytest.raises(TypeError, match=_msg(text + " tuple.")):
+    text = (
+        "The 'params' parameter of l2 must be a floating-point torch.Tensor or an iterable of them."
+    )
+    with pytest.raises(TypeError, match=msg(text + " Got an item of type tuple.")):
         l2([("w", torch.ones(2))], 0.1, convention="sum_sq")  # type: ignore[list-item]
-    with pytest.raises(TypeError, match=_msg(text + " float.")):
+    with pytest.raises(TypeError, match=msg(text + " Got 3.0.")):
         l2(3.0, 0.1, convention="sum_sq")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool])
+def test_integer_params_rejected(dtype: torch.dtype) -> None:
+    # Integer weights cannot be trained; their penalty would silently be an integer sum.
+    bad = torch.ones(3, dtype=dtype)
+    got = f" Got a tensor of shape (3,) and dtype {dtype}."
+    for owner, call in [
+        ("l1", lambda: l1([torch.ones(2), bad], 0.1)),
+        ("l2", lambda: l2(bad, 0.1, convention="sum_sq")),
+        ("elastic_net", lambda: elastic_net([bad], 0.1, 0.5, convention="half_sum_sq")),
+    ]:
+        text = f"The 'params' parameter of {owner} must be a floating-point torch.Tensor or an iterable of them."
+        with pytest.raises(ValueError, match=msg(text + got)):
+            call()
+    text = "The 'w' parameter of elastic_net_grad must be a floating-point torch.Tensor."
+    with pytest.raises(ValueError, match=msg(text + got)):
+        elastic_net_grad(bad, 0.1, 0.5, convention="sum_sq")
+
+
 def test_grad_needs_tensor() -> None:
-    text = "The 'w' parameter of elastic_net_grad must be a torch.Tensor. Got [1.0]."
-    with pytest.raises(TypeError, match=_msg(text)):
+    text = "The 'w' parameter of elastic_net_grad must be a floating-point torch.Tensor. Got [1.0]."
+    with pytest.raises(TypeError, match=msg(text)):
         elastic_net_grad([1.0], 0.1, 0.5, convention="sum_sq")  # type: ignore[arg-type]

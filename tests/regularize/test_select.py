@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import torch
 from torch import nn
 
 from weightlab.regularize.select import param_groups, select_params
 
-
-def _msg(text: str) -> str:
-    return re.escape(text)
+from .conftest import msg
 
 
 class Net(nn.Module):
@@ -99,6 +95,22 @@ def test_include_and_exclude_patterns() -> None:
     )
 
 
+class _ConvWithBroadcastBias(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3, bias=False)
+        self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))  # 4-d, still a bias
+        self.head_bias = nn.Parameter(torch.zeros(2, 2))
+
+
+def test_bias_named_params_of_any_shape_are_biases() -> None:
+    net = _ConvWithBroadcastBias()
+    assert _names(select_params(net)) == ["conv.weight"]
+    assert _names(select_params(net, biases=True)) == ["bias", "head_bias", "conv.weight"]
+    groups = param_groups(net, 0.1)
+    assert [len(g["params"]) for g in groups] == [1, 2]
+
+
 def test_frozen_never_selected() -> None:
     assert not any(name.startswith("frozen") for name in _names(select_params(Net(), biases=True)))
 
@@ -145,10 +157,10 @@ def test_unmatched_pattern_names_it_and_lists_names() -> None:
         "parameter names ('emb.weight', 'conv.weight', 'conv.bias', 'bn.weight', 'bn.bias', "
         "'gn.weight', 'gn.bias', 'inorm.weight', ...). Got 'fc9.*', which matches none."
     )
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         select_params(Net(), include=["fc1.*", "fc9.*"])
     text = "The 'exclude' parameter of param_groups must be glob patterns matching trainable"
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         param_groups(Net(), 0.1, exclude=["frozen.*"])  # frozen params are not candidates
 
 
@@ -157,21 +169,21 @@ def test_patterns_must_be_a_list_of_strings() -> None:
         "The 'include' parameter of select_params must be a list or tuple of glob pattern "
         "strings. Got 'fc1.*'."
     )
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         select_params(Net(), include="fc1.*")
-    with pytest.raises(ValueError, match=_msg("The 'exclude' parameter of select_params")):
+    with pytest.raises(ValueError, match=msg("The 'exclude' parameter of select_params")):
         select_params(Net(), exclude=[1])  # type: ignore[list-item]
 
 
 def test_bad_model_and_switches() -> None:
     text = "The 'model' parameter of select_params must be a torch.nn.Module. Got 'net'."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         select_params("net")  # type: ignore[arg-type]
     text = "The 'biases' parameter of select_params must be a bool. Got 'yes'."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         select_params(Net(), biases="yes")  # type: ignore[arg-type]
     text = "The 'norms' parameter of param_groups must be a bool. Got 1."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         param_groups(Net(), 0.1, norms=1)  # type: ignore[arg-type]
 
 
@@ -180,5 +192,5 @@ def test_bad_model_and_switches() -> None:
 )
 def test_bad_weight_decay(bad: float, shown: str) -> None:
     text = f"The 'weight_decay' parameter of param_groups must be a float >= 0. Got {shown}."
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         param_groups(Net(), bad)

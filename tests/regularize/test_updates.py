@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import torch
 from torch import Tensor
@@ -21,15 +19,9 @@ from weightlab.regularize.updates import (
     l1_subgradient,
 )
 
+from .conftest import DEVICES, msg
+
 F64 = torch.float64
-DEVICES = [
-    "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")),
-]
-
-
-def _msg(text: str) -> str:
-    return re.escape(text)
 
 
 def _seed_run(rule: WeightRule, iterations: int) -> list[list[float]]:
@@ -75,6 +67,26 @@ def test_proximal_from_zero_moves_to_minus_009() -> None:
 
 
 # --- exact rule invariants -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", L1_RULES)
+def test_zero_strength_is_identity(rule: str) -> None:
+    # The data-gradient step alone crosses zero here (0.05 → −0.05, −0.02 → 0.03): with no
+    # L1 term there is nothing to clip or shrink.
+    prev = torch.tensor([0.05, -0.02, 0.0, 1.0], dtype=F64)
+    proposed = torch.tensor([-0.05, 0.03, 0.2, 0.7], dtype=F64)
+    presets = {"subgradient": l1_subgradient, "clip": l1_clip, "proximal": l1_proximal}
+    for step in (l1_step(0.0, rule), presets[rule](0.0)):  # type: ignore[arg-type]
+        assert torch.equal(step(prev, proposed, 0.1), proposed)
+
+
+def test_clip_zeroes_whole_step_crossings() -> None:
+    # The rule the seed's printed 0 follows: a crossing of the whole step (data gradient and
+    # L1 term) from prev is clipped, even when the data gradient alone made it cross.
+    prev = torch.tensor([0.05, 0.2], dtype=F64)
+    proposed = torch.tensor([-0.05, 0.1], dtype=F64)
+    got = l1_clip(0.1)(prev, proposed, 0.1)
+    torch.testing.assert_close(got, torch.tensor([0.0, 0.09], dtype=F64), rtol=0, atol=1e-15)
 
 
 def test_rule_formulas() -> None:
@@ -189,6 +201,61 @@ def test_adam_plus_decoupled_decay_equals_adamw(gen: torch.Generator) -> None:
         sched_b.step()
         torch.testing.assert_close(b.detach(), a.detach(), rtol=0, atol=1e-12)
     assert not torch.allclose(a.detach(), start)
+
+
+class _PartlyUsed(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.used = torch.nn.Linear(4, 3)
+        self.unused = torch.nn.Linear(4, 3)  # never called: its grads stay None
+        self.frozen = torch.nn.Linear(3, 1)
+        self.frozen.requires_grad_(False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.frozen(torch.tanh(self.used(x)))
+
+
+def test_params_without_grad_are_skipped_like_adamw(gen: torch.Generator) -> None:
+    # torch.optim.AdamW decays only params whose .grad is not None; so must the wrapper.
+    ref = _PartlyUsed().double()
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=F64))
+    net = _PartlyUsed().double()
+    net.load_state_dict(ref.state_dict())
+    start = {name: p.detach().clone() for name, p in net.named_parameters()}
+    x = torch.randn(8, 4, generator=gen, dtype=F64)
+    adamw = torch.optim.AdamW(ref.parameters(), lr=0.05, weight_decay=0.1)
+    ours = RegularizedOptimizer(
+        torch.optim.Adam(net.parameters(), lr=0.05, weight_decay=0.0),
+        decoupled_decay(0.1),
+        net.parameters(),
+    )
+    for _ in range(10):
+        for opt, model in ((adamw, ref), (ours, net)):
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+            opt.step()
+        for (name, a), b in zip(ref.named_parameters(), net.parameters(), strict=True):
+            torch.testing.assert_close(b.detach(), a.detach(), rtol=0, atol=1e-12, msg=name)
+    for name, p in net.named_parameters():
+        if not name.startswith("used."):
+            assert torch.equal(p.detach(), start[name]), name
+    assert not torch.equal(net.used.weight.detach(), start["used.weight"])
+
+
+def test_grads_made_by_the_closure_count(gen: torch.Generator) -> None:
+    # With a closure the gradients exist only once optimizer.step has called it.
+    w = torch.nn.Parameter(torch.tensor([1.0, -2.0], dtype=F64))
+    opt = RegularizedOptimizer(torch.optim.SGD([w], lr=0.1), decoupled_decay(0.5), [w])
+
+    def closure() -> float:
+        w.grad = torch.zeros_like(w)
+        return 0.0
+
+    assert w.grad is None
+    opt.step(closure)
+    torch.testing.assert_close(w.detach(), torch.tensor([0.95, -1.9], dtype=F64))
 
 
 def test_sgd_plus_decoupled_decay_is_sgdw(gen: torch.Generator) -> None:
@@ -346,7 +413,7 @@ def test_bad_strengths(bad: float, shown: str) -> None:
     ]
     for name, owner, call in cases:
         text = f"The '{name}' parameter of {owner} must be a float >= 0. Got {shown}."
-        with pytest.raises(ValueError, match=_msg(text)):
+        with pytest.raises(ValueError, match=msg(text)):
             call()
 
 
@@ -355,19 +422,19 @@ def test_unknown_l1_rule_lists_options() -> None:
         "The 'rule' parameter of l1_step must be one of 'subgradient', 'clip', 'proximal'. "
         "Got 'soft'."
     )
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         l1_step(0.1, "soft")  # type: ignore[arg-type]
 
 
 def test_lr_scaled_must_be_bool() -> None:
     text = "The 'lr_scaled' parameter of decoupled_decay must be a bool. Got 'yes'."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         decoupled_decay(0.1, lr_scaled="yes")  # type: ignore[arg-type]
 
 
 def test_chain_needs_callables() -> None:
     text = "The 'rules[1]' parameter of chain must be a callable rule(prev, proposed, lr) -> new."
-    with pytest.raises(ValueError, match=_msg(text + " Got 3.")):
+    with pytest.raises(ValueError, match=msg(text + " Got 3.")):
         chain(decoupled_decay(0.1), 3)  # type: ignore[arg-type]
 
 
@@ -376,17 +443,20 @@ def test_wrapper_validation(gen: torch.Generator) -> None:
     stray = torch.nn.Parameter(torch.randn(4, 5, generator=gen))
     sgd = torch.optim.SGD([w], lr=0.1)
     text = "The 'optimizer' parameter of RegularizedOptimizer must be a torch.optim.Optimizer."
-    with pytest.raises(TypeError, match=_msg(text)):
+    with pytest.raises(TypeError, match=msg(text)):
         RegularizedOptimizer("sgd", decoupled_decay(0.1), [w])  # type: ignore[arg-type]
     text = "The 'rule' parameter of RegularizedOptimizer must be a callable"
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         RegularizedOptimizer(sgd, 0.1, [w])  # type: ignore[arg-type]
     text = (
         "The 'params' parameter of RegularizedOptimizer must be tensors in the optimizer's "
         "param groups. Got 1 that are not (first: item 1, shape (4, 5))."
     )
-    with pytest.raises(ValueError, match=_msg(text)):
+    with pytest.raises(ValueError, match=msg(text)):
         RegularizedOptimizer(sgd, decoupled_decay(0.1), [w, stray])
-    text = "The 'params' parameter of RegularizedOptimizer must be an iterable of torch.Tensor."
-    with pytest.raises(TypeError, match=_msg(text + " Got an item of type tuple.")):
+    text = (
+        "The 'params' parameter of RegularizedOptimizer must be a floating-point torch.Tensor "
+        "or an iterable of them."
+    )
+    with pytest.raises(TypeError, match=msg(text + " Got an item of type tuple.")):
         RegularizedOptimizer(sgd, decoupled_decay(0.1), [("w", w)])  # type: ignore[list-item]

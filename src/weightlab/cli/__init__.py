@@ -37,7 +37,7 @@ def _root(
 
 def _fail(message: str, hint: str = "") -> None:
     # Plain writes, not Rich: an error stays on one line whatever the terminal width.
-    sys.stderr.write(f"Error: {message}\n" + (f"{hint}\n" if hint else ""))
+    sys.stderr.write(f"Error: {message}" + (f" {hint}" if hint else "") + "\n")
     sys.exit(2)
 
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         known = {c.name for c in app.registered_commands}
         command = f"{args[0]} " if args[0] in known else ""
         message = format_message().rstrip(".") + "." + _received(error, args)
-        _fail(message, f"Try 'weightlab {command}--help'.")
+        _fail(message, f"See 'weightlab {command}--help'.")
     except typer.Abort:
         sys.stderr.write("Aborted.\n")
         sys.exit(130)

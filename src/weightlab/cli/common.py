@@ -21,11 +21,28 @@ out = Console()
 err = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the results as JSON.")]
+SeedOption = Annotated[
+    int, typer.Option(help="Random seed for inputs, init and probes.", min=0, max=2**63 - 1)
+]
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``"inf"``, ``"-inf"`` or
+    ``"nan"``: JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    return value
 
 
 def emit_json(payload: Any) -> None:
-    """Write ``payload`` to stdout as JSON (non-finite floats as strings)."""
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    """Write ``payload`` to stdout as strict JSON."""
+    sys.stdout.write(
+        json.dumps(finite_json(payload), indent=2, allow_nan=False, default=str) + "\n"
+    )
 
 
 def num(value: float | None, digits: int = 3) -> str:

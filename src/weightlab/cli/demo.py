@@ -8,7 +8,7 @@ from typing import Annotated
 import torch
 import typer
 
-from weightlab.cli.common import JsonFlag, app, emit_json, out
+from weightlab.cli.common import JsonFlag, SeedOption, app, emit_json, out
 from weightlab.cli.inspect import print_comparison, print_recommendation, run_inspect
 from weightlab.cli.seed import print_seed
 from weightlab.diagnose import unit_noise
@@ -34,7 +34,7 @@ def demo(
     ] = 10,
     width: Annotated[int, typer.Option(help="Units per hidden layer.", min=2, max=4096)] = 256,
     activation: Annotated[str, typer.Option(help="Hidden activation.")] = "tanh",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: SeedOption = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """The main job: the seed's worked example, then an init check of a deep MLP."""

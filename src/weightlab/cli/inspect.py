@@ -15,7 +15,7 @@ from rich.table import Table
 from torch import nn
 
 from weightlab._validate import Interval, OneOf, check, fail
-from weightlab.cli.common import JsonFlag, app, emit_json, err, num, out
+from weightlab.cli.common import JsonFlag, SeedOption, app, emit_json, err, num, out
 from weightlab.diagnose import COMPARE_SCHEMES, Diagnosis, iter_compare, unit_noise
 from weightlab.models import (
     ACTIVATION_MODULES,
@@ -264,7 +264,7 @@ def inspect(
         "weightlab-inspect"
     ),
     figures: Annotated[bool, typer.Option(help="Write the PNG figures.")] = True,
-    seed: Annotated[int, typer.Option(help="Random seed for inputs, init and probes.")] = 0,
+    seed: SeedOption = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """Measure activation and gradient variance through depth at initialization, beside

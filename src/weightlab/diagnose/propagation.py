@@ -23,8 +23,9 @@ import torch
 from torch import nn
 
 from weightlab._validate import GENERATOR, Constraint, Instance, Tensor, check, fail
-from weightlab.diagnose.theory import ACTIVATION_FNS, chain_prediction, one_step_prediction
-from weightlab.init.apply import detect_activations, layers, weight_view
+from weightlab.activations import activate
+from weightlab.diagnose.theory import chain_prediction, one_step_prediction
+from weightlab.init.apply import detect_activations, layers, weight_groups, weight_view
 from weightlab.init.fans import fans
 
 __all__ = ["Histogram", "LayerReport", "Measurement", "measure", "recording", "unit_noise"]
@@ -228,17 +229,9 @@ def _moments(t: torch.Tensor) -> tuple[float, float]:
     return float(mean), float(torch.dot(centred, centred)) / max(flat.numel(), 1)
 
 
-def _activate(z: torch.Tensor, act: tuple[str, float | None]) -> torch.Tensor:
-    name, slope = act
-    if name == "leaky_relu":
-        return torch.nn.functional.leaky_relu(z, 0.01 if slope is None else slope)
-    fn = ACTIVATION_FNS.get(name)
-    return fn(z) if fn is not None else z
-
-
 def _layer_stats(z: torch.Tensor, act: tuple[str, float | None], probe: _Probe) -> dict[str, Any]:
     name = act[0]
-    a = _activate(z, act)
+    a = activate(name, z, act[1])
     pre_mean, pre_var = _moments(z)
     finite = math.isfinite(pre_var)
     post_mean, post_var = _moments(a)
@@ -327,7 +320,7 @@ def measure(
         raise fail("measure", "model", "a module with at least one Linear or Conv layer", model)
     acts = detect_activations(model)
     probe = _Probe(generator)
-    captured = {name: _Captured(fan_in=fans(weight_view(layer))[0]) for name, layer in named}
+    captured = {name: _Captured(fan_in=fans(weight_groups(layer)[0])[0]) for name, layer in named}
     order: list[str] = []
 
     def hook_for(name: str) -> Any:

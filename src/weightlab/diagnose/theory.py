@@ -14,53 +14,11 @@ gives the predicted variance at every depth and the end-to-end gain.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
-from functools import cache
+from collections.abc import Sequence
 
-import numpy as np
-import torch
+from weightlab.activations import second_moment
 
-__all__ = ["ACTIVATION_FNS", "chain_prediction", "one_step_prediction", "second_moment"]
-
-ACTIVATION_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "linear": lambda z: z,
-    "identity": lambda z: z,
-    "relu": torch.relu,
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "selu": torch.nn.functional.selu,
-    "gelu": torch.nn.functional.gelu,
-    "silu": torch.nn.functional.silu,
-}
-
-
-@cache
-def _nodes() -> tuple[torch.Tensor, torch.Tensor]:
-    x, w = np.polynomial.hermite_e.hermegauss(101)
-    return torch.from_numpy(x), torch.from_numpy(w / math.sqrt(2 * math.pi))
-
-
-def second_moment(activation: str, q: float, slope: float | None = None) -> float:
-    """``E[φ(z)²]`` for ``z ~ N(0, q)``: exact for linear, ReLU and leaky ReLU,
-    101-point Gauss–Hermite quadrature otherwise.
-
-    Example:
-        >>> second_moment("relu", 2.0)
-        1.0
-    """
-    if not math.isfinite(q):
-        return math.inf
-    if activation in ("linear", "identity"):
-        return q
-    if activation == "relu":
-        return q / 2
-    if activation == "leaky_relu":
-        a = 0.01 if slope is None else slope
-        return q * (1 + a * a) / 2
-    x, w = _nodes()
-    phi = ACTIVATION_FNS[activation](x * math.sqrt(max(q, 0.0)))
-    return float((w * phi.pow(2)).sum())
+__all__ = ["chain_prediction", "one_step_prediction", "second_moment"]
 
 
 def one_step_prediction(fan_in: int, weight_var: float, input_sq: float, bias_var: float) -> float:

@@ -10,6 +10,7 @@ the order of modules inside ``nn.Sequential`` containers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from weightlab._spec import parse_spec
-from weightlab._validate import GENERATOR, OPTIONAL, REAL, Constraint, Instance, OneOf, check, fail
+from weightlab._validate import (
+    GENERATOR,
+    OPTIONAL,
+    REAL,
+    Constraint,
+    Instance,
+    OneOf,
+    check,
+    fail,
+    is_real,
+)
+from weightlab.activations import ACTIVATION_MODULES
 from weightlab.init.fans import ACTIVATIONS, calculate_gain
 from weightlab.init.schemes import Scheme, resolve
 
@@ -29,6 +41,7 @@ __all__ = [
     "detect_activations",
     "init_module",
     "layers",
+    "weight_groups",
     "weight_view",
 ]
 
@@ -36,16 +49,7 @@ LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.modules.conv._ConvNd)
 
 Activation = tuple[str, float | None]
 
-_ACT_MODULES: dict[type[nn.Module], str] = {
-    nn.ReLU: "relu",
-    nn.Tanh: "tanh",
-    nn.Sigmoid: "sigmoid",
-    nn.LeakyReLU: "leaky_relu",
-    nn.SELU: "selu",
-    nn.GELU: "gelu",
-    nn.SiLU: "silu",
-    nn.Identity: "linear",
-}
+_ACT_MODULES: dict[type[nn.Module], str] = {cls: name for name, cls in ACTIVATION_MODULES.items()}
 _ACT_FUNCTIONS: dict[Callable[..., Any], str] = {
     torch.relu: "relu",
     F.relu: "relu",
@@ -88,12 +92,35 @@ def weight_view(layer: nn.Module) -> torch.Tensor:
     return weight
 
 
+def weight_groups(layer: nn.Module) -> list[torch.Tensor]:
+    """Views ``[out/g, in/g, *kernel]`` whose fans are the layer's true fans.
+
+    A grouped ConvTranspose stores ``[in, out/g, *kernel]``: each group is transposed
+    separately so that ``fan_in = (in/g)·Πk``.  Every other layer is one view (a grouped
+    Conv already stores ``[out, in/g, *kernel]``).
+    """
+    if isinstance(layer, nn.modules.conv._ConvTransposeNd) and layer.groups > 1:
+        weight: torch.Tensor = layer.weight
+        return [chunk.transpose(0, 1) for chunk in weight.chunk(layer.groups, dim=0)]
+    return [weight_view(layer)]
+
+
 # ---------------------------------------------------------------------------
 # Which activation follows each layer.
 
 
+_PASSTHROUGH: tuple[type[nn.Module], ...] = (
+    nn.modules.dropout._DropoutNd,
+    nn.modules.batchnorm._NormBase,
+    nn.LayerNorm,
+    nn.GroupNorm,
+)
+
+
 def _is_passthrough(mod: nn.Module) -> bool:
-    return isinstance(mod, nn.modules.dropout._DropoutNd) or type(mod).__name__ == "Dropout"
+    """Dropout and normalization sit between a layer and its activation without
+    changing which activation that is."""
+    return isinstance(mod, _PASSTHROUGH) or type(mod).__name__ == "Dropout"
 
 
 def _module_activation(mod: nn.Module) -> Activation | None:
@@ -173,7 +200,13 @@ def _parse_activation(text: str) -> Activation:
     name, args, kwargs = parse_spec(text, "init_module", "activations")
     check("init_module", {"activations": name}, {"activations": OneOf(ACTIVATIONS)})
     values = [*args, *kwargs.values()]
-    return name, (float(values[0]) if values else None)
+    if not values:
+        return name, None
+    slope = values[0]
+    if name != "leaky_relu" or len(values) > 1 or not is_real(slope) or not math.isfinite(slope):
+        expected = "an activation name, or 'leaky_relu(slope)' with one finite slope"
+        raise fail("init_module", "activations", expected, text)
+    return name, float(slope)
 
 
 # ---------------------------------------------------------------------------
@@ -205,6 +238,7 @@ def _scheme_gain(scheme: Scheme) -> float | None:
 
 _TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
     "module": Instance((nn.Module,), "an nn.Module"),
+    "activations": (Instance((Mapping,), "a mapping from layer names to activations"), OPTIONAL),
     "bias": (REAL, OPTIONAL),
     "gain_from_activation": Instance((bool,), "a bool"),
     "generator": GENERATOR,
@@ -248,15 +282,27 @@ def init_module(
             "module": module,
             "bias": bias,
             "gain_from_activation": gain_from_activation,
+            "activations": activations,
             "generator": generator,
         },
         _TABLE,
     )
     resolved = resolve(scheme)
     if resolved.data_dependent:
+        if bias not in (0.0, None):
+            expected = (
+                f"0 or None for {resolved.name!r}, which zeroes biases (Mishkin & Matas 2016)"
+            )
+            raise fail("init_module", "bias", expected, bias)
         return resolved.entry.fn(  # type: ignore[no-any-return]
             module, data, generator=generator, **resolved.kwargs()
         )
+    if data is not None:
+        expected = f"None for {resolved.name!r}, which does not use data (only lsuv does)"
+        raise fail("init_module", "data", expected, data)
+    if activations is not None and not gain_from_activation:
+        expected = "given only with gain_from_activation=True (it sets per-layer gains)"
+        raise fail("init_module", "activations", expected, dict(activations))
     acts = _activations_for(module, gain_from_activation, activations)
     records = []
     for name, layer in layers(module):
@@ -267,7 +313,8 @@ def init_module(
             else (resolved, _scheme_gain(resolved))
         )
         with torch.no_grad():
-            layer_scheme(weight_view(layer), generator=generator)
+            for view in weight_groups(layer):
+                layer_scheme(view, generator=generator)
             if bias is not None and getattr(layer, "bias", None) is not None:
                 layer.bias.fill_(bias)  # type: ignore[operator]
         records.append(

@@ -9,14 +9,12 @@ inputs and each input unit to ``fan_out = out · Πk`` outputs.  The receptive f
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from functools import cache
 from typing import Literal
 
-import numpy as np
 import torch
 
 from weightlab._validate import OPTIONAL, Interval, OneOf, Tensor, check
+from weightlab.activations import second_moment
 
 __all__ = ["ACTIVATIONS", "FanMode", "calculate_gain", "fan", "fans", "second_moment_gain"]
 
@@ -51,14 +49,7 @@ def fan(tensor: torch.Tensor, mode: str = "fan_in") -> float:
     return {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
 
 
-# Activations whose gain weightlab derives by quadrature instead of taking torch's table.
-_SECOND_MOMENT_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": torch.nn.functional.relu,
-    "gelu": torch.nn.functional.gelu,
-    "silu": torch.nn.functional.silu,
-}
-
-_MOMENT_NAMES = OneOf(tuple(_SECOND_MOMENT_FNS))
+_MOMENT_NAMES = OneOf(("relu", "gelu", "silu"))
 
 ACTIVATIONS: tuple[str, ...] = (
     "linear",
@@ -76,20 +67,15 @@ ACTIVATIONS: tuple[str, ...] = (
 )
 
 
-@cache
 def second_moment_gain(activation: str) -> float:
-    """Gain ``1 / sqrt(E[φ(z)²])`` for ``z ~ N(0, 1)``, by 80-point Gauss–Hermite quadrature.
+    """Gain ``1 / sqrt(E[φ(z)²])`` for ``z ~ N(0, 1)``.
 
     This is the factor He et al. (2015) derive for ReLU (``E[relu(z)²] = 1/2`` gives
     ``√2``): it keeps ``E[a²]`` equal to ``Var(z)`` from layer to layer.  weightlab uses
     it for activations torch gives no gain for (``gelu``, ``silu``).
     """
     check("second_moment_gain", {"activation": activation}, {"activation": _MOMENT_NAMES})
-    nodes, weights = np.polynomial.hermite_e.hermegauss(80)
-    z = torch.from_numpy(nodes)
-    phi2 = _SECOND_MOMENT_FNS[activation](z).pow(2).numpy()
-    second = float(np.sum(weights * phi2) / math.sqrt(2 * math.pi))
-    return 1.0 / math.sqrt(second)
+    return 1.0 / math.sqrt(second_moment(activation, 1.0))
 
 
 def calculate_gain(activation: str, param: float | None = None) -> float:

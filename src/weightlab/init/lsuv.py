@@ -16,9 +16,9 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from weightlab._validate import Instance, Interval, Tensor
-from weightlab.init.apply import LayerInit, layers, weight_view
-from weightlab.init.schemes import orthogonal_, register
+from weightlab._validate import Instance, Interval, Tensor, error_summary, fail
+from weightlab.init.apply import LayerInit, layers, weight_groups
+from weightlab.init.schemes import REGISTRY, register
 
 __all__ = ["lsuv_"]
 
@@ -51,6 +51,9 @@ def _forward_order(module: nn.Module, data: torch.Tensor) -> list[tuple[str, nn.
     ]
     try:
         module(data)
+    except Exception as error:  # any failure here means the data does not fit the model
+        expected = f"a batch the model accepts ({error_summary(error)})"
+        raise fail("lsuv", "data", expected, data) from None
     finally:
         for h in handles:
             h.remove()
@@ -101,10 +104,12 @@ def lsuv_(
     records = []
     with _eval_mode(module), torch.no_grad():
         for _, layer in layers(module):
-            orthogonal_(weight_view(layer), generator=generator)
+            for view in weight_groups(layer):
+                REGISTRY["orthogonal"].raw(view, generator=generator)
             if getattr(layer, "bias", None) is not None:
                 layer.bias.zero_()  # type: ignore[operator]
-        for name, layer in _forward_order(module, data):
+        reached = _forward_order(module, data)
+        for name, layer in reached:
             scale = 1.0
             for _ in range(max_iter):
                 var = _output_variance(module, layer, data)
@@ -115,4 +120,10 @@ def lsuv_(
             records.append(
                 LayerInit(name, tuple(layer.weight.shape), "lsuv", "linear", scale)  # type: ignore[arg-type]
             )
+    seen = {name for name, _ in reached}
+    records += [  # layers the data never reaches keep their orthonormal start
+        LayerInit(name, tuple(layer.weight.shape), "orthogonal", "linear", 1.0)  # type: ignore[arg-type]
+        for name, layer in layers(module)
+        if name not in seen
+    ]
     return records

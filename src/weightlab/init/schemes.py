@@ -39,6 +39,7 @@ from weightlab._validate import (
     OneOf,
     Tensor,
     check,
+    check_generator,
     fail,
 )
 from weightlab.init.fans import ACTIVATIONS, FAN_MODES, calculate_gain, fan
@@ -80,14 +81,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class _Entry:
-    """A registered scheme: its validating function and what :func:`resolve` needs."""
+    """A registered scheme: its validating and raw functions and what :func:`resolve`
+    needs."""
 
     fn: Callable[..., Any]
+    raw: Callable[..., Any]
     signature: inspect.Signature
     table: Mapping[str, Any]
+    target: Constraint
+    cross: Callable[[Mapping[str, Any]], None] | None
     gain_param: str | None
     data_dependent: bool
     summary: str
+
+    def check_target(self, name: str, target: Any, generator: torch.Generator | None) -> None:
+        """Validate the tensor (or module) and generator a bound scheme is applied to."""
+        check(
+            name,
+            {"tensor": target, "generator": generator},
+            {"tensor": self.target, "generator": GENERATOR},
+        )
+        if isinstance(target, torch.Tensor):
+            check_generator(name, generator, target)
 
 
 REGISTRY: dict[str, _Entry] = {}
@@ -100,28 +115,34 @@ def register(
     gain_param: str | None = None,
     data_dependent: bool = False,
     target: Constraint | None = None,
+    cross: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> Callable[[F], F]:
     """Register a scheme under its name without the trailing underscore, and validate
     its arguments from ``table`` on every public call.
 
     ``gain_param`` names the argument that a per-layer activation gain sets (``"gain"``
     or ``"nonlinearity"``), ``None`` if the scheme has none.  ``target`` replaces the
-    default rule for the first argument (a tensor with at least ``min_dim`` dimensions),
-    for data-dependent schemes that take a module.
+    default rule for the first argument (a floating tensor with at least ``min_dim``
+    dimensions), for data-dependent schemes that take a module.  ``cross`` checks
+    rules between parameters (``low < high``); it runs at call time and in
+    :func:`resolve`.
     """
 
     def decorate(fn: F) -> F:
         name = fn.__name__.rstrip("_")
         sig = inspect.signature(fn)
         first = next(iter(sig.parameters))
-        first_rule = target if target is not None else Tensor(min_dim=min_dim)
-        full_table = {first: first_rule, "generator": GENERATOR, **table}
+        entry_target = target if target is not None else Tensor(min_dim=min_dim, floating=True)
 
         @functools.wraps(fn)
         def validated(*args: Any, **kwargs: Any) -> Any:
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
-            check(name, bound.arguments, full_table)
+            values = bound.arguments
+            REGISTRY[name].check_target(name, values[first], values.get("generator"))
+            check(name, values, table)
+            if cross is not None:
+                cross(values)
             with torch.no_grad():
                 return fn(*bound.args, **bound.kwargs)
 
@@ -129,8 +150,11 @@ def register(
         doc = (fn.__doc__ or "").strip().splitlines()
         REGISTRY[name] = _Entry(
             fn=validated,
+            raw=fn,
             signature=sig.replace(parameters=own),
             table=table,
+            target=entry_target,
+            cross=cross,
             gain_param=gain_param,
             data_dependent=data_dependent,
             summary=doc[0] if doc else name,
@@ -227,7 +251,17 @@ def normal_(
     return tensor.normal_(mean, std, generator=generator)
 
 
-@register({"low": REAL, "high": REAL})
+def _low_below_high(values: Mapping[str, Any]) -> None:
+    if not values["low"] < values["high"]:
+        raise fail("uniform", "high", f"a float > low ({values['low']!r})", values["high"])
+
+
+def _a_below_b(values: Mapping[str, Any]) -> None:
+    if not values["a"] < values["b"]:
+        raise fail("truncated_normal", "b", f"a float > a ({values['a']!r})", values["b"])
+
+
+@register({"low": REAL, "high": REAL}, cross=_low_below_high)
 def uniform_(
     tensor: torch.Tensor,
     low: float = 0.0,
@@ -236,12 +270,10 @@ def uniform_(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """``U(low, high)``, with no dependence on the layer's size; requires ``low < high``."""
-    if not low < high:
-        raise fail("uniform", "high", f"a float > low ({low!r})", high)
     return tensor.uniform_(low, high, generator=generator)
 
 
-@register({"mean": REAL, "std": POSITIVE, "a": REAL, "b": REAL})
+@register({"mean": REAL, "std": POSITIVE, "a": REAL, "b": REAL}, cross=_a_below_b)
 def truncated_normal_(
     tensor: torch.Tensor,
     mean: float = 0.0,
@@ -253,8 +285,6 @@ def truncated_normal_(
 ) -> torch.Tensor:
     """``N(mean, std²)`` redrawn into ``[a, b]`` (absolute bounds, as in
     ``torch.nn.init.trunc_normal_``); requires ``a < b``."""
-    if not a < b:
-        raise fail("truncated_normal", "b", f"a float > a ({a!r})", b)
     return torch.nn.init.trunc_normal_(tensor, mean, std, a, b, generator)
 
 
@@ -370,6 +400,8 @@ def orthogonal_(
     diagonal folded in, which makes Q Haar-distributed (Saxe, McClelland & Ganguli 2014,
     "Exact solutions to the nonlinear dynamics of learning in deep linear networks").
     """
+    if tensor.numel() == 0:
+        return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     work_dtype = torch.float64 if tensor.dtype == torch.float64 else torch.float32
@@ -423,7 +455,10 @@ class Scheme:
                 self.name,
                 wrong_type=True,
             )
-        return self.entry.fn(tensor, generator=generator, **self.kwargs())  # type: ignore[no-any-return]
+        # Parameters were validated when the scheme was bound; check only the target.
+        self.entry.check_target(self.name, tensor, generator)
+        with torch.no_grad():
+            return self.entry.raw(tensor, generator=generator, **self.kwargs())  # type: ignore[no-any-return]
 
     def with_params(self, **changes: Any) -> Scheme:
         """A copy with some parameters changed, validated like :func:`resolve`."""
@@ -466,6 +501,8 @@ def _bind(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], text: str) -
         k: _coerce(v, entry.signature.parameters[k].default) for k, v in bound.arguments.items()
     }
     check(name, values, entry.table)
+    if entry.cross is not None:
+        entry.cross(values)
     return Scheme(name, tuple(values.items()))
 
 

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from torch import nn
 
 from weightlab._validate import PROBABILITY, Interval, OneOf, check
-from weightlab.models.mlp import _WIDTHS, ACTIVATION_MODULES
+from weightlab.activations import ACTIVATION_MODULES
+from weightlab.models.mlp import _WIDTHS
 from weightlab.regularize import MODES, Dropout
 
 __all__ = ["cnn"]
@@ -40,6 +41,7 @@ def cnn(
     global average pool → Linear``.
 
     Example:
+        >>> import torch
         >>> net = cnn(1, [16, 16], 10, dim=1)
         >>> net(torch.randn(4, 1, 40)).shape
         torch.Size([4, 10])

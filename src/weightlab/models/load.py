@@ -10,16 +10,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from weightlab._validate import fail
+from weightlab._validate import error_summary, fail
 
 __all__ = ["check_input_shape", "load_model", "parse_shape"]
 
 _PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def load_model(path: str, *, search: str | Path | None = ".") -> nn.Module:
@@ -42,7 +37,7 @@ def load_model(path: str, *, search: str | Path | None = ".") -> nn.Module:
         module = importlib.import_module(module_name)
     except Exception as error:
         raise fail(
-            "load_model", "model", f"an importable module ({_first_line(error)})", path
+            "load_model", "model", f"an importable module ({error_summary(error)})", path
         ) from None
     factory = getattr(module, factory_name, None)
     if not callable(factory):
@@ -51,7 +46,7 @@ def load_model(path: str, *, search: str | Path | None = ".") -> nn.Module:
         model = factory()
     except Exception as error:
         raise fail(
-            "load_model", "model", f"a factory that builds a model ({_first_line(error)})", path
+            "load_model", "model", f"a factory that builds a model ({error_summary(error)})", path
         ) from None
     if not isinstance(model, nn.Module):
         raise fail("load_model", "model", "a factory returning an nn.Module", path)
@@ -77,5 +72,5 @@ def check_input_shape(model: nn.Module, shape: tuple[int, ...], owner: str = "in
         with torch.no_grad():
             model(torch.zeros(2, *shape, device=device))
     except Exception as error:
-        expected = f"a shape the model accepts ({_first_line(error)})"
+        expected = f"a shape the model accepts ({error_summary(error)})"
         raise fail(owner, "input_shape", expected, ",".join(map(str, shape))) from None

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from torch import nn
 
 from weightlab._validate import PROBABILITY, Interval, OneOf, Satisfies, check
+from weightlab.activations import ACTIVATION_MODULES
 from weightlab.regularize import MODES, Dropout
 
 __all__ = ["ACTIVATION_MODULES", "mlp"]
-
-ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
-    "linear": nn.Identity,
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "leaky_relu": nn.LeakyReLU,
-    "selu": nn.SELU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-}
 
 _WIDTHS = Satisfies(
     lambda v: (

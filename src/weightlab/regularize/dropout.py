@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -19,12 +19,13 @@ from weightlab._validate import (
     GENERATOR,
     PROBABILITY,
     Constraint,
+    Described,
     Instance,
     Interval,
     OneOf,
-    ParameterError,
-    ParameterTypeError,
     check,
+    check_generator,
+    fail,
 )
 from weightlab._validate import Tensor as TensorRule
 
@@ -42,16 +43,8 @@ DropoutMode = Literal["inverted", "classic"]
 MODES: tuple[str, ...] = ("inverted", "classic")
 
 
-class _FloatTensor(TensorRule):
-    def value_ok(self, value: Any) -> bool:
-        return bool(value.is_floating_point())
-
-    def describe(self) -> str:
-        return "a floating-point torch.Tensor"
-
-
 _TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
-    "x": _FloatTensor(),
+    "x": TensorRule(floating=True),
     "p": PROBABILITY,
     "mode": OneOf(MODES),
     "training": Instance((bool,), "a bool"),
@@ -97,11 +90,7 @@ def dropout(
     """
     values = {"x": x, "p": p, "mode": mode, "training": training, "generator": generator}
     check("dropout", values, _TABLE)
-    if generator is not None and generator.device.type != x.device.type:
-        raise ParameterError(
-            f"The 'generator' parameter of dropout must be a torch.Generator on x's device "
-            f"({x.device.type}). Got a generator on {generator.device.type}."
-        )
+    check_generator("dropout", generator, x)
     return _dropout(x, p, mode, training, generator)
 
 
@@ -134,6 +123,7 @@ class Dropout(nn.Module):
         self.generator = generator
 
     def forward(self, x: Tensor) -> Tensor:
+        check_generator("Dropout", self.generator, x)
         return _dropout(x, self.p, self.mode, self.training, self.generator)
 
     def extra_repr(self) -> str:
@@ -219,10 +209,8 @@ def mc_predict(model: nn.Module, x: Tensor, samples: int) -> tuple[Tensor, Tenso
 def _forward(model: nn.Module, x: Tensor) -> Tensor:
     out = model(x)
     if not isinstance(out, Tensor):
-        raise ParameterTypeError(
-            "The 'model' parameter of mc_predict must be a module returning one tensor. "
-            f"Got a module returning {type(out).__name__}."
-        )
+        got = Described(f"a module returning {type(out).__name__}")
+        raise fail("mc_predict", "model", "a module returning one tensor", got, wrong_type=True)
     return out
 
 

@@ -11,6 +11,10 @@ The L2 convention is always explicit, because frameworks disagree by a factor of
 
 So Keras ``regularizers.L2(λ)`` equals ``torch.optim.SGD(weight_decay=2λ)`` (seed 000 writes
 ``λ Σ w²`` with update ``2αλw``; seed 001's update ``θ − α(g + λθ)`` is ``"half_sum_sq"``).
+
+Penalties of float16/bfloat16 weights are computed and returned in float32 (their sums
+overflow float16: a million weights of 0.3 give Σw² = 90 000 > 65 504); float32 and
+float64 weights keep their dtype.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from weightlab._validate import STRENGTH, UNIT, OneOf, ParameterTypeError, check
+from weightlab._validate import STRENGTH, UNIT, Described, OneOf, check, fail
 from weightlab._validate import Tensor as TensorRule
 
 __all__ = [
@@ -44,26 +48,33 @@ _TABLE = {
     "strength": STRENGTH,
     "l1_ratio": UNIT,
     "convention": OneOf(CONVENTIONS),
-    "w": TensorRule(),
+    "w": TensorRule(floating=True),
 }
+_PARAMS = "a floating-point torch.Tensor or an iterable of them"
 
 
 def as_tensors(owner: str, params: Iterable[Tensor] | Tensor) -> list[Tensor]:
-    """``params`` as a list of tensors (a single tensor becomes a one-item list).
+    """``params`` as a list of floating-point tensors (one tensor becomes a one-item list).
 
-    Raises the library's standard :class:`TypeError` naming ``owner`` for anything else,
-    e.g. a module instead of ``module.parameters()`` or ``(name, param)`` pairs.
+    Raises the library's standard error naming ``owner`` for anything else: a
+    :class:`TypeError` for a non-tensor (e.g. a module instead of ``module.parameters()``,
+    or ``(name, param)`` pairs), a :class:`ValueError` for an integer or bool tensor.
     """
     if isinstance(params, Tensor):
-        return [params]
-    items: list[object] = list(params) if isinstance(params, Iterable) else [params]
-    bad = [p for p in items if not isinstance(p, Tensor)]
-    if bad:
-        raise ParameterTypeError(
-            f"The 'params' parameter of {owner} must be an iterable of torch.Tensor. "
-            f"Got an item of type {type(bad[0]).__name__}."
-        )
-    return [p for p in items if isinstance(p, Tensor)]
+        items: list[object] = [params]
+    elif isinstance(params, Iterable):
+        items = list(params)
+    else:
+        raise fail(owner, "params", _PARAMS, params, wrong_type=True)
+    tensors: list[Tensor] = []
+    for item in items:
+        if not isinstance(item, Tensor):
+            got = Described(f"an item of type {type(item).__name__}")
+            raise fail(owner, "params", _PARAMS, got, wrong_type=True)
+        if not item.is_floating_point():
+            raise fail(owner, "params", _PARAMS, item)
+        tensors.append(item)
+    return tensors
 
 
 def elastic_net(
@@ -79,13 +90,15 @@ def elastic_net(
     ``"sum_sq"`` and ``c = 1/2`` for ``"half_sum_sq"``.
 
     Args:
-        params: tensors of any shape (e.g. ``model.parameters()``), or one tensor.
+        params: floating-point tensors of any shape (e.g. ``model.parameters()``), or one
+            tensor.
         strength: λ ≥ 0, finite.
         l1_ratio: mix in [0, 1]; 1 is the lasso (:func:`l1`), 0 is ridge (:func:`l2`).
         convention: ``"sum_sq"`` or ``"half_sum_sq"``; required, see the module table.
 
     Returns:
-        A 0-dim tensor on the parameters' device (``0.0`` when ``params`` is empty).
+        A 0-dim tensor on the parameters' device, in float32 for float16/bfloat16
+        parameters and in their dtype otherwise (``0.0`` when ``params`` is empty).
 
     Example:
         >>> w = torch.tensor([1.0, -2.0])
@@ -108,7 +121,7 @@ def l1(params: Iterable[Tensor] | Tensor, strength: float) -> Tensor:
     """L1 (lasso) penalty ``strength · Σ|w|``: :func:`elastic_net` with ``l1_ratio = 1``.
 
     Args:
-        params: tensors of any shape, or one tensor.
+        params: floating-point tensors of any shape, or one tensor.
         strength: λ ≥ 0, finite (Keras ``regularizers.L1(λ)``).
 
     Example:
@@ -128,7 +141,7 @@ def l2(params: Iterable[Tensor] | Tensor, strength: float, *, convention: Conven
     torch's ``weight_decay=λ`` differentiates).
 
     Args:
-        params: tensors of any shape, or one tensor.
+        params: floating-point tensors of any shape, or one tensor.
         strength: λ ≥ 0, finite.
         convention: ``"sum_sq"`` or ``"half_sum_sq"``; required.
 
@@ -152,7 +165,7 @@ def elastic_net_grad(
     and ``k = 1`` for ``"half_sum_sq"``; at ``w = 0`` the L1 part uses ``sign(0) = 0``.
 
     Args:
-        w: weights, any shape.
+        w: floating-point weights, any shape.
         strength: λ ≥ 0, finite.
         l1_ratio: mix in [0, 1].
         convention: ``"sum_sq"`` or ``"half_sum_sq"``.
@@ -214,6 +227,9 @@ def _elastic_net(params: list[Tensor], strength: float, l1_ratio: float, convent
 
 
 def _weight_penalty(w: Tensor, l1_ratio: float, c: float) -> Tensor:
+    # Half-precision sums (and squares above 256) overflow float16, so both are taken in
+    # float32 at least; the cast is a no-op for float32 and float64 weights.
+    w = w.to(torch.promote_types(w.dtype, torch.float32))
     # Terms with a zero coefficient are skipped: no wasted work on big tensors.
     total = w.new_zeros(())
     if l1_ratio > 0.0:

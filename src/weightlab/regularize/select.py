@@ -1,8 +1,8 @@
 """Which parameters get regularized: the nanoGPT rule, plus glob patterns.
 
 Default: decay every trainable tensor with two or more dimensions (Linear, Conv and
-Embedding weights), not biases and not normalization layers, whose scale parameters set
-activation sizes rather than fit the data.
+Embedding weights), not biases (whatever their shape) and not normalization layers, whose
+scale parameters set activation sizes rather than fit the data.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from weightlab._validate import STRENGTH, Instance, ParameterError, Satisfies, check
+from weightlab._validate import STRENGTH, Described, Instance, Satisfies, check, fail
 
 __all__ = ["NORM_MODULES", "param_groups", "select_params"]
 
@@ -54,8 +54,9 @@ def select_params(
     """Trainable parameters to regularize, as ``(name, parameter)`` pairs in model order.
 
     ``selected = (weights ∪ biases? ∪ norms? ∪ match(include)) − match(exclude)`` where
-    *weights* are tensors with ``dim ≥ 2`` outside normalization layers (:data:`NORM_MODULES`),
-    *biases* are parameters named ``*bias`` outside them, *norms* all their parameters.
+    *weights* are tensors with ``dim ≥ 2`` outside normalization layers (:data:`NORM_MODULES`)
+    and not named ``*bias``, *biases* are parameters named ``*bias`` outside them (of any
+    shape, e.g. a ``[1, C, 1, 1]`` bias), *norms* all their parameters.
 
     Args:
         model: any module; tied parameters appear once, frozen ones never.
@@ -143,13 +144,14 @@ def _select(
 
 
 def _kind(model: nn.Module, name: str, p: nn.Parameter) -> str:
-    """``"norm"``, ``"weight"`` (dim ≥ 2), ``"bias"`` or ``"other"`` (e.g. PReLU slopes)."""
+    """``"norm"``, ``"bias"`` (named ``*bias``, any shape), ``"weight"`` (dim ≥ 2) or
+    ``"other"`` (e.g. PReLU slopes)."""
     path, _, leaf = name.rpartition(".")
     if isinstance(model.get_submodule(path), NORM_MODULES):
         return "norm"
-    if p.dim() >= 2:
-        return "weight"
-    return "bias" if leaf.endswith("bias") else "other"
+    if leaf.endswith("bias"):  # before the shape: a [1, C, 1, 1] bias is still a bias
+        return "bias"
+    return "weight" if p.dim() >= 2 else "other"
 
 
 def _matches(name: str, patterns: Sequence[str]) -> bool:
@@ -160,7 +162,5 @@ def _check_patterns(owner: str, arg: str, patterns: Sequence[str], names: list[s
     for pattern in patterns:
         if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
             shown = ", ".join(repr(n) for n in names[:8]) + (", ..." if len(names) > 8 else "")
-            raise ParameterError(
-                f"The {arg!r} parameter of {owner} must be glob patterns matching trainable "
-                f"parameter names ({shown}). Got {pattern!r}, which matches none."
-            )
+            expected = f"glob patterns matching trainable parameter names ({shown})"
+            raise fail(owner, arg, expected, Described(f"{pattern!r}, which matches none"))

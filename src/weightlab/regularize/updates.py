@@ -20,7 +20,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from weightlab._validate import STRENGTH, Instance, OneOf, ParameterError, Satisfies, check
+from weightlab._validate import STRENGTH, Described, Instance, OneOf, Satisfies, check, fail
 from weightlab.regularize.penalties import as_tensors
 
 __all__ = [
@@ -86,12 +86,18 @@ def l1_step(strength: float, rule: L1Rule = "proximal") -> WeightRule:
 
     - ``"subgradient"``: ``new = proposed − t·sign(prev)``; oscillates around zero and
       is almost never exactly zero (seed 000's update).
-    - ``"clip"``: ``z = proposed − t·sign(prev)``; ``new = 0`` where ``prev·z < 0`` (the
-      step crossed zero), else ``z``.  A weight at exactly 0 has ``sign 0``, so it can
-      leave zero again (not frozen).  Langford, Li & Zhang 2009, "Sparse online learning
-      via truncated gradient"; what TensorFlow Playground does.
+    - ``"clip"``: clip the whole step at zero (the rule seed 001's printed numbers
+      follow): ``z = proposed − t·sign(prev)``; ``new = 0`` where ``prev·z < 0``, i.e.
+      where the whole step from ``prev`` (data gradient and L1 term together) crossed
+      zero, else ``z``.  A weight at exactly 0 has ``sign 0``, so it can leave zero again
+      (not frozen).  Related to, but not the same as, truncated gradient (Langford, Li &
+      Zhang 2009, "Sparse online learning via truncated gradient"), which soft-thresholds
+      after the gradient step (our ``"proximal"``), and to TensorFlow Playground, which
+      clips only crossings caused by the regularization term and then freezes the weight.
     - ``"proximal"``: soft-thresholding, ``new = sign(proposed)·max(|proposed| − t, 0)``;
       gives exact zeros (ISTA; the proximal operator of ``t·|w|``).
+
+    With ``strength = 0`` every rule is the identity: ``new = proposed``.
 
     Args:
         strength: λ ≥ 0, finite (the L1 penalty ``λΣ|w|``).
@@ -115,8 +121,8 @@ def l1_subgradient(strength: float) -> WeightRule:
 
 
 def l1_clip(strength: float) -> WeightRule:
-    """:func:`l1_step` with ``rule="clip"``: the subgradient step, set to 0 where it
-    crosses zero (Langford, Li & Zhang 2009)."""
+    """:func:`l1_step` with ``rule="clip"``: the subgradient step, set to 0 where the whole
+    step from ``prev`` crosses zero (the rule seed 001's printed numbers follow)."""
     check("l1_clip", {"strength": strength}, _TABLE)
     return _clip(strength)
 
@@ -170,8 +176,10 @@ class RegularizedOptimizer:
     """A torch optimizer followed by a :data:`WeightRule` on a chosen subset of weights.
 
     ``step``: snapshot the selected weights, run ``optimizer.step(closure)``, then replace
-    each selected ``p`` by ``rule(prev, p, lr)`` with ``lr`` read from ``p``'s param group
-    at that moment (so learning-rate schedulers on ``.optimizer`` apply).
+    each selected ``p`` that has a gradient (``p.grad is not None``) by
+    ``rule(prev, p, lr)`` with ``lr`` read from ``p``'s param group at that moment (so
+    learning-rate schedulers on ``.optimizer`` apply).  Weights without a gradient (unused
+    in the loss, or frozen) are left alone, as torch optimizers leave them.
 
     Args:
         optimizer: any ``torch.optim.Optimizer``.
@@ -205,9 +213,12 @@ class RegularizedOptimizer:
         """One optimizer step, then the rule; returns what ``optimizer.step`` returned."""
         prev = [p.detach().clone() for p in self.params]
         loss = self.optimizer.step(closure)
+        # Gradients are read after the step: a closure may be what computes them.
+        stepped = [i for i, p in enumerate(self.params) if p.grad is not None]
         groups = self.optimizer.param_groups
-        lrs = [float(groups[g]["lr"]) for g in self._groups]
-        apply_rule(self.rule, self.params, prev, lrs)
+        lrs = [float(groups[self._groups[i]]["lr"]) for i in stepped]
+        params = [self.params[i] for i in stepped]
+        apply_rule(self.rule, params, [prev[i] for i in stepped], lrs)
         return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -231,7 +242,14 @@ class RegularizedOptimizer:
         return f"RegularizedOptimizer({self.optimizer!r}, params={len(self.params)})"
 
 
+def _identity(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
+    return proposed
+
+
 def _subgradient(strength: float) -> WeightRule:
+    if strength == 0.0:
+        return _identity
+
     def rule(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
         return proposed - lr * strength * prev.sign()
 
@@ -239,6 +257,10 @@ def _subgradient(strength: float) -> WeightRule:
 
 
 def _clip(strength: float) -> WeightRule:
+    # Without an L1 term there is nothing to clip: crossings made by the data gradient
+    # alone are the optimizer's business.
+    if strength == 0.0:
+        return _identity
     subgradient = _subgradient(strength)
 
     def rule(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
@@ -249,6 +271,9 @@ def _clip(strength: float) -> WeightRule:
 
 
 def _proximal(strength: float) -> WeightRule:
+    if strength == 0.0:
+        return _identity
+
     def rule(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
         return proposed.sign() * (proposed.abs() - lr * strength).clamp_min(0.0)
 
@@ -272,9 +297,6 @@ def _group_indices(optimizer: torch.optim.Optimizer, params: list[Tensor]) -> li
     missing = [i for i, p in enumerate(params) if id(p) not in where]
     if missing:
         shape = tuple(params[missing[0]].shape)
-        raise ParameterError(
-            "The 'params' parameter of RegularizedOptimizer must be tensors in the "
-            f"optimizer's param groups. Got {len(missing)} that are not (first: item "
-            f"{missing[0]}, shape {shape})."
-        )
+        got = Described(f"{len(missing)} that are not (first: item {missing[0]}, shape {shape})")
+        raise fail("RegularizedOptimizer", "params", "tensors in the optimizer's param groups", got)
     return [where[id(p)] for p in params]
