@@ -205,26 +205,32 @@ class _Captured:
     output_grad_var: float = math.nan
 
 
-def _count_distinct(h: torch.Tensor, *, skip_zero: bool) -> int:
+def _count_distinct(h: torch.Tensor, *, skip_zero: bool) -> tuple[int, int]:
     """Distinct columns of the ``[2, units]`` projection: sorted by the first row, a
     column starts a new group when either entry differs from its neighbour's by more
     than 1e-5 relative (float32 products may differ in the last bits between identical
-    columns).  With ``skip_zero``, all-zero columns (zero gradients) are not counted."""
+    columns).  With ``skip_zero``, all-zero columns (zero gradients) are not counted.
+    Returns the number of distinct columns and of nonzero ones."""
     h = torch.nan_to_num(h.double(), nan=0.0, posinf=0.0, neginf=0.0)
+    nonzero = (h != 0).any(dim=0)
+    count = int(nonzero.sum())
     if skip_zero:
-        h = h[:, (h != 0).any(dim=0)]
+        h = h[:, nonzero]
     if h.shape[1] == 0:
-        return 0
+        return 0, count
     s = h[:, torch.argsort(h[0])]
     gap = (s[:, 1:] - s[:, :-1]).abs()
     tol = 1e-5 * torch.maximum(s[:, 1:].abs(), s[:, :-1].abs())
-    return 1 + int((gap > tol).any(dim=0).sum())
+    return 1 + int((gap > tol).any(dim=0).sum()), count
 
 
 def _moments(t: torch.Tensor) -> tuple[float, float]:
     """Mean and population variance, two passes (exact 0 for a constant tensor)."""
     flat = t.detach().reshape(-1).float()
-    mean = flat.mean(dtype=torch.float64).float()
+    lo, hi = torch.aminmax(flat)
+    if bool(lo == hi):  # a constant tensor: exactly 0, not float round-off
+        return float(lo), 0.0
+    mean = flat.mean()
     centred = flat - mean
     return float(mean), float(torch.dot(centred, centred)) / max(flat.numel(), 1)
 
@@ -255,7 +261,7 @@ def _layer_stats(z: torch.Tensor, act: tuple[str, float | None], probe: _Probe) 
         "saturated_fraction": saturated,
         "units": z.shape[1],
         "finite": finite,
-        "distinct_units": _count_distinct(_projection(z, probe), skip_zero=False),
+        "distinct_units": _count_distinct(_projection(z, probe), skip_zero=False)[0],
     }
 
 
@@ -385,7 +391,11 @@ def _report(
     weight_var = _moments(weight_view(layer).detach())[1]
     if grad is not None and isinstance(layer, nn.modules.conv._ConvTransposeNd):
         grad = grad.transpose(0, 1)
-    grad_rows = grad.reshape(grad.shape[0], -1).T if grad is not None else None
+    distinct_grad, nonzero_grad = 0, 0
+    if grad is not None:
+        # A zero row projects to exactly 0; a nonzero one almost surely does not.
+        grad_rows = grad.reshape(grad.shape[0], -1).T
+        distinct_grad, nonzero_grad = _count_distinct(_projection(grad_rows, probe), skip_zero=True)
     return LayerReport(
         name=name,
         activation=activation,
@@ -394,12 +404,8 @@ def _report(
         input_sq=c.input_sq,
         weight_grad_var=_moments(grad)[1] if grad is not None else 0.0,
         output_grad_var=c.output_grad_var,
-        distinct_grad_rows=(
-            _count_distinct(_projection(grad_rows, probe), skip_zero=True)
-            if grad_rows is not None
-            else 0
-        ),
-        nonzero_grad_rows=int((grad_rows != 0).any(dim=0).sum()) if grad_rows is not None else 0,
+        distinct_grad_rows=distinct_grad,
+        nonzero_grad_rows=nonzero_grad,
         predicted_pre_var=one_step_prediction(c.fan_in, weight_var, c.input_sq, _bias_var(layer)),
         **c.z,
     )

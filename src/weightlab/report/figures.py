@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from weightlab.diagnose.propagation import Histogram, Measurement
 
@@ -56,6 +57,8 @@ def variance_vs_depth(measurements: Mapping[str, Measurement], title: str = "") 
         ylabel="Var(∂L/∂W)",
         title="Backward: weight-gradient variance",
     )
+    for ax in (ax_f, ax_b):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_f.legend(fontsize=8)
     if title:
         fig.suptitle(title)
