@@ -104,3 +104,19 @@ def test_json_holds_every_number(relu_results: dict) -> None:  # type: ignore[ty
 def test_compare_rejects_a_bad_scheme_before_any_work() -> None:
     with pytest.raises(ValueError, match=r"The 'scheme' parameter of resolve must be one of"):
         compare(lambda: mlp(4, [4], 2), torch.randn(8, 4), ["he_normal", "kaiming"])
+
+
+def test_steady_relu_shrinkage_is_flagged_before_it_crosses_three_decades(gen: torch.Generator) -> None:
+    net = mlp(256, [256] * 8, 10, "relu")
+    init_module(net, "xavier_normal", generator=gen)
+    d = diagnose(net, torch.randn(256, 256, generator=gen), generator=gen)
+    flag = next(f for f in d.flags if f.kind == "vanishing_forward")
+    assert "per layer on average" in flag.message
+    factor = float(flag.message.split("×")[1].split(" ")[0])
+    assert 0.4 < factor < 0.6  # He et al.: ×½ per ReLU layer under a 1/n-like variance
+
+
+def test_tanh_decay_toward_its_fixed_point_is_not_extrapolated(gen: torch.Generator) -> None:
+    net = mlp(256, [256] * 8, 10, "tanh")
+    init_module(net, "xavier_fan_in", generator=gen)
+    assert diagnose(net, torch.randn(256, 256, generator=gen), generator=gen).flags == []

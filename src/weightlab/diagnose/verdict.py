@@ -10,16 +10,24 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from weightlab.diagnose.propagation import LayerReport, Measurement
 
 __all__ = ["THRESHOLDS", "Flag", "Recommendation", "flags", "recommend"]
 
-# Decades of change through the depth that count as vanishing or exploding; the
+# Decades of change through the depth that count as vanishing or exploding; the range of
+# the average per-layer factor of Var(z) that counts as steady; the
 # fractions of saturated or dead units that are worth a flag; and the smallest
 # Var(∂W)/Var(W) (with a unit-variance gradient arriving at the output) before a
 # gradient step can no longer move the weights.
-THRESHOLDS = {"decades": 3.0, "saturated": 0.5, "dead": 0.5, "grad_to_weight": 1e-6}
+THRESHOLDS: dict[str, Any] = {
+    "decades": 3.0,
+    "drift": (0.7, 1.43),
+    "saturated": 0.5,
+    "dead": 0.5,
+    "grad_to_weight": 1e-6,
+}
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,33 @@ def _forward_flags(layers: list[LayerReport]) -> list[Flag]:
                 f"Var(z) grows {change:.3g} decades from layer {first.name} to {last.name}.",
             )
         ]
-    return []
+    return _drift_flags(layers)
+
+
+def _drift_flags(layers: list[LayerReport]) -> list[Flag]:
+    """A per-layer factor away from 1, too small to cross the decades threshold at this
+    depth but compounding all the same.  Only for positively homogeneous activations
+    (ReLU, leaky ReLU, linear), whose variance map q ↦ c·q is linear, so the factor is
+    the same at every depth (ReLU under Var(W) = 1/n: ×½ per layer); tanh-like maps
+    converge to a fixed point instead, which the decades check covers."""
+    hidden = layers[:-1]
+    homogeneous = all(r.activation in ("relu", "leaky_relu", "linear") for r in hidden)
+    if not homogeneous or len(hidden) < 3 or hidden[0].pre_var <= 0 or hidden[-1].pre_var <= 0:
+        return []
+    factor = (hidden[-1].pre_var / hidden[0].pre_var) ** (1 / (len(hidden) - 1))
+    low, high = THRESHOLDS["drift"]
+    if low <= factor <= high:
+        return []
+    kind = "vanishing_forward" if factor < low else "exploding_forward"
+    at_30 = factor**29
+    return [
+        Flag(
+            kind,
+            hidden[-1].name,
+            f"Var(z) changes by ×{factor:.2g} per layer on average: over 30 layers that "
+            f"would be ×{at_30:.2g}.",
+        )
+    ]
 
 
 def _gradient_flags(layers: list[LayerReport]) -> list[Flag]:
