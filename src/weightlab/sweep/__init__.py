@@ -1,0 +1,5 @@
+"""Experiment specs and sweeps."""
+
+from weightlab.sweep.spec import SweepSpec, expand, load_spec
+
+__all__ = ["SweepSpec", "expand", "load_spec"]
