@@ -13,3 +13,11 @@ torch.set_num_threads(1)
 def gen() -> torch.Generator:
     """A fresh CPU generator with a fixed seed for each test."""
     return torch.Generator().manual_seed(20240601)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Generated datasets (MNIST-1D) go to a temporary cache, not the user's."""
+    import os
+
+    os.environ.setdefault("WEIGHTLAB_CACHE", str(tmp_path_factory.mktemp("cache")))

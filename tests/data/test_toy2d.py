@@ -1,0 +1,79 @@
+"""2-D toy sets: TensorFlow Playground's geometry, noise, balance."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from weightlab.data import load_dataset
+from weightlab.data.toy2d import TOY_KINDS, toy2d
+
+
+def _raw(kind: str, noise: float, n: int = 400) -> tuple[torch.Tensor, torch.Tensor]:
+    data = load_dataset(kind, n_samples=n, noise=noise, standardize=False, seed=11)
+    return torch.cat([data.x_train, data.x_val]).double(), torch.cat([data.y_train, data.y_val])
+
+
+@pytest.mark.parametrize("kind", TOY_KINDS)
+@pytest.mark.parametrize("n", [7, 400])
+def test_balanced_binary_labels(kind: str, n: int) -> None:
+    x, y = _raw(kind, 0.0, n)  # noise flips circle's labels, so check balance without it
+    assert x.shape == (n, 2)
+    assert set(y.tolist()) <= {0, 1}
+    if kind != "xor":  # xor's classes are balanced only in expectation
+        assert int((y == 1).sum()) in (n // 2, n - n // 2)
+    assert x.abs().max() < 8
+
+
+def test_noiseless_circle_labels_follow_the_radius() -> None:
+    x, y = _raw("circle", 0.0)
+    radius = x.norm(dim=1)
+    assert torch.equal(y == 1, radius < 2.5)
+    assert radius[y == 0].min() >= 3.5 and radius.max() <= 5.0
+
+
+def test_noise_flips_circle_labels_near_the_border() -> None:
+    x, y = _raw("circle", 0.5)
+    flipped = (y == 1) != (x.norm(dim=1) < 2.5)
+    assert 0 < int(flipped.sum()) < 200
+
+
+def test_noiseless_xor_labels_follow_the_quadrant() -> None:
+    x, y = _raw("xor", 0.0)
+    assert torch.equal(y == 1, x[:, 0] * x[:, 1] >= 0)
+    assert x.abs().min() >= 0.3
+
+
+def test_gauss_variance_follows_playground_noise_scale() -> None:
+    # Playground maps noise in [0, 0.5] to variance in [0.5, 4]: v = 0.5 + 7 * noise.
+    x, y = _raw("gauss", 0.2, n=4000)
+    centred = torch.where((y == 1)[:, None], x - 2.0, x + 2.0)
+    assert centred.var(0).tolist() == pytest.approx([1.9, 1.9], rel=0.1)
+
+
+def test_noiseless_spiral_points_lie_on_two_arms() -> None:
+    x, y = _raw("spiral", 0.0, n=40)
+    r = x.norm(dim=1)
+    theta = torch.atan2(x[:, 0], x[:, 1])  # the generator uses (r sin t, r cos t)
+    expected = 1.75 * 2 * math.pi * r / 5 + torch.where(y == 1, 0.0, math.pi)
+    diff = torch.remainder(theta - expected + math.pi, 2 * math.pi) - math.pi
+    assert diff[r > 0].abs().max() < 1e-5  # float32 points
+
+
+def test_noiseless_moons_lie_on_unit_arcs() -> None:
+    x, y = _raw("moons", 0.0)
+    unit = x / 2.5 + torch.tensor([0.5, 0.25], dtype=x.dtype)
+    centre = torch.where(
+        (y == 1)[:, None], torch.tensor([1.0, 0.5]).double(), torch.zeros(2).double()
+    )
+    assert torch.allclose((unit - centre).norm(dim=1), torch.ones(len(x), dtype=x.dtype))
+
+
+def test_toy2d_is_deterministic_for_a_generator_seed() -> None:
+    a = toy2d("moons", 20, 0.1, np.random.default_rng(4))
+    b = toy2d("moons", 20, 0.1, np.random.default_rng(4))
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
+    assert a.info["feature_names"] == ["x1", "x2"]
