@@ -106,7 +106,9 @@ def test_compare_rejects_a_bad_scheme_before_any_work() -> None:
         compare(lambda: mlp(4, [4], 2), torch.randn(8, 4), ["he_normal", "kaiming"])
 
 
-def test_steady_relu_shrinkage_is_flagged_before_it_crosses_three_decades(gen: torch.Generator) -> None:
+def test_steady_relu_shrinkage_is_flagged_before_it_crosses_three_decades(
+    gen: torch.Generator,
+) -> None:
     net = mlp(256, [256] * 8, 10, "relu")
     init_module(net, "xavier_normal", generator=gen)
     d = diagnose(net, torch.randn(256, 256, generator=gen), generator=gen)

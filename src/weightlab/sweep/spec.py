@@ -221,7 +221,10 @@ def _message(error: Any) -> str:
     text = str(error["msg"]).removeprefix("Value error, ").rstrip(".")
     if text.startswith("The '"):  # a weightlab error raised by a validator
         return f"The spec field '{where}': {text}."
-    text = text.removeprefix("Input ")
+    if not error["loc"]:  # a rule across fields
+        return f"The spec combines settings that cannot work: {text}."
+    for word in ("Input ", "String ", "List ", "Value "):
+        text = text.removeprefix(word)
     return f"The spec field '{where}' {text}. Got {got!r}."
 
 

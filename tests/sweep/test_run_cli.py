@@ -1,0 +1,200 @@
+"""`weightlab run` / `weightlab runs` end to end: resume after kill -9, two processes on
+one store, JSON and CSV output, and errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SPEC = """
+name: resume-test
+dataset: {name: circle, n_samples: 200}
+model: {arch: mlp, hidden: [32, 32], activation: tanh}
+init: [xavier_normal, he_normal]
+regularization: [none, "l2(1e-3)", "dropout(0.1)"]
+optimizer: {name: adam, lr: 1e-2}
+train: {steps: STEPS, batch_size: 20, eval_every: 100}
+seeds: [0]
+"""
+
+
+def _spec(tmp_path: Path, steps: int) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(SPEC.replace("STEPS", str(steps)))
+    return path
+
+
+def _cli(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "weightlab", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _rows(store: Path) -> list[tuple[str, str, int, float | None]]:
+    with sqlite3.connect(store / "runs.db") as db:
+        return db.execute(
+            "SELECT config_hash, status, attempts, finished FROM runs ORDER BY id"
+        ).fetchall()
+
+
+def _wait_for_done(store: Path, count: int, timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if (store / "runs.db").exists():
+            try:
+                if sum(r[1] == "done" for r in _rows(store)) >= count:
+                    return
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("runs did not finish in time")
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    spec, store = _spec(tmp_path, 1500), tmp_path / "store"
+    proc = _cli("run", str(spec), "--store", str(store), "--json")
+    _wait_for_done(store, 2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    before = _rows(store)
+    done_before = {h: finished for h, status, _, finished in before if status == "done"}
+    assert 2 <= len(done_before) < 6
+    assert any(status == "running" for _, status, _, _ in before)  # killed mid-run
+
+    rerun = subprocess.run(
+        [sys.executable, "-m", "weightlab", "run", str(spec), "--store", str(store), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert summary["skipped"] == len(done_before) and summary["trained"] == 6 - len(done_before)
+    after = _rows(store)
+    assert len(after) == 6 and len({h for h, *_ in after}) == 6  # nothing duplicated
+    assert all(status == "done" for _, status, _, _ in after)  # nothing lost
+    for h, _, attempts, finished in after:
+        if h in done_before:
+            assert finished == done_before[h] and attempts == 1  # finished runs not retrained
+    with sqlite3.connect(store / "runs.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # The run that was killed has exactly one set of metrics (its partial rows were dropped).
+        counts = db.execute(
+            "SELECT run_id, COUNT(*) FROM metrics WHERE name = 'val_loss' GROUP BY run_id"
+        ).fetchall()
+        assert sorted(c for _, c in counts) == [16] * 6  # steps 0, 100, ..., 1500
+
+
+@pytest.mark.slow
+def test_two_processes_share_a_sweep_without_training_twice(tmp_path: Path) -> None:
+    spec, store = _spec(tmp_path, 400), tmp_path / "store"
+    procs = [_cli("run", str(spec), "--store", str(store), "--json") for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    rows = _rows(store)
+    assert len(rows) == 6 and all(
+        status == "done" and attempts == 1 for _, status, attempts, _ in rows
+    )
+    with sqlite3.connect(store / "runs.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_run_then_runs_with_json_and_csv(tmp_path: Path) -> None:
+    spec, store = _spec(tmp_path, 100), tmp_path / "store"
+    first = subprocess.run(
+        [sys.executable, "-m", "weightlab", "run", str(spec), "--store", str(store)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "6 trained, 0 already finished, 0 failed, 0 diverged." in first.stdout
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "weightlab",
+            "runs",
+            "--store",
+            str(store),
+            "--json",
+            "--csv",
+            str(tmp_path / "out.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert len(rows) == 6 and {r["status"] for r in rows} == {"done"}
+    assert {r["regularization"] for r in rows} == {"none", "l2(0.001)", "dropout(0.1)"}
+    with (tmp_path / "out.csv").open() as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == 6 and "val_acc" in table[0] and float(table[0]["val_acc"]) > 0.5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["run", "missing.yaml"],
+            "Error: The 'spec' parameter of run must be an existing YAML file. Got 'missing.yaml'.",
+        ),
+        (
+            ["runs", "--store", "nowhere"],
+            "Error: The 'store' parameter of runs must be a folder holding a runs.db (made by 'weightlab run'). Got 'nowhere'.",
+        ),
+    ],
+)
+def test_run_errors_are_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "weightlab", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and proc.stderr.strip() == message
+
+
+def test_runs_rejects_an_unknown_sweep(tmp_path: Path) -> None:
+    spec, store = _spec(tmp_path, 100), tmp_path / "store"
+    subprocess.run(
+        [sys.executable, "-m", "weightlab", "run", str(spec), "--store", str(store), "--json"],
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "weightlab", "runs", "--store", str(store), "--sweep", "other"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip()
+        == "Error: The 'sweep' parameter of runs must be a sweep in the store (resume-test). Got 'other'."
+    )
