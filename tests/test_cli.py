@@ -350,3 +350,13 @@ def test_console_script_runs_as_a_process() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["tables"]["l1"][4]["seed"] == [0.95, 0.0]
+
+
+def test_inspect_inputs_from_a_dataset(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run(["inspect", "--inputs", "digits", "--depth", "2", "--width", "16", "--no-figures", "--json"], capsys, monkeypatch)
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["input_shape"] == [64]
+    layers = payload["schemes"]["he_normal"]["layers"]
+    assert layers[0]["fan_in"] == 64
+    assert payload["schemes"]["he_normal"]["input_sq"] == pytest.approx(1.0, abs=0.05)  # standardized training inputs

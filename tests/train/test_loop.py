@@ -51,12 +51,12 @@ def test_records_metrics_histograms_and_diagnostics() -> None:
         "sparsity_small",
     } <= names
     assert {"norm/0.weight", "norm/2.weight", "norm/4.weight"} <= names
-    penalty = [v for s, n, v in out.metrics if n == "penalty" and s == 60][0]
+    penalty = next(v for s, n, v in out.metrics if n == "penalty" and s == 60)
     norms = [v for s, n, v in out.metrics if n.startswith("norm/") and s == 60]
     assert penalty == pytest.approx(
         0.5 * 1e-3 * sum(x * x for x in norms), rel=1e-5
     )  # (λ/2)Σw², apart from the data loss
-    gap = [v for s, n, v in out.metrics if n == "gap" and s == 60][0]
+    gap = next(v for s, n, v in out.metrics if n == "gap" and s == 60)
     assert gap == pytest.approx(_final(out, "val_loss") - _final(out, "train_loss"))
     weight_steps = sorted({h[0] for h in out.histograms if h[1] == "weight"})
     assert weight_steps == [0, 40, 60]

@@ -16,6 +16,7 @@ from torch import nn
 
 from weightlab._validate import Interval, OneOf, check, fail
 from weightlab.cli.common import JsonFlag, SeedOption, app, emit_json, err, num, out
+from weightlab.data import DATASETS, load_dataset
 from weightlab.diagnose import COMPARE_SCHEMES, Diagnosis, iter_compare, unit_noise
 from weightlab.models import (
     ACTIVATION_MODULES,
@@ -58,12 +59,22 @@ def build_model(
 def load_inputs(
     source: str, shape: tuple[int, ...], batch: int, gen: torch.Generator
 ) -> torch.Tensor:
-    """``noise`` for N(0, 1) inputs, or a ``.pt``/``.npy`` file of inputs ``[N, *shape]``."""
+    """``noise`` for N(0, 1) inputs, a dataset name (its standardized training inputs),
+    or a ``.pt``/``.npy`` file of inputs ``[N, *shape]``."""
     if source == "noise":
         return unit_noise((batch, *shape), gen)
+    if source in DATASETS:
+        data = load_dataset(source).x_train[:batch]
+        if int(np.prod(data.shape[1:])) != int(np.prod(shape)):
+            expected = (
+                f"inputs with {int(np.prod(shape))} values, the model's {list(shape)}; {source} has"
+            )
+            raise fail("inspect", "inputs", expected, list(data.shape[1:]))
+        return data.reshape(len(data), *shape)
     path = Path(source)
     if path.suffix not in (".pt", ".npy") or not path.is_file():
-        raise fail("inspect", "inputs", "'noise' or an existing .pt or .npy file", source)
+        expected = "'noise', a dataset name, or an existing .pt or .npy file"
+        raise fail("inspect", "inputs", expected, source)
     data = (
         torch.load(path, weights_only=True)
         if path.suffix == ".pt"
@@ -254,7 +265,8 @@ def inspect(
     ] = None,
     batch: Annotated[int, typer.Option(help="Batch size of the measurement.")] = 256,
     inputs: Annotated[
-        str, typer.Option(help="'noise' (N(0,1)) or a .pt/.npy file of inputs.")
+        str,
+        typer.Option(help="'noise' (N(0,1)), a dataset name (e.g. digits), or a .pt/.npy file."),
     ] = "noise",
     compare: Annotated[
         str | None,
@@ -277,7 +289,7 @@ def inspect(
         "batch": batch,
     }
     check("inspect", values, _TABLE)
-    default_shape = f"{width}" if arch == "mlp" else "1,40"
+    default_shape = _default_shape(arch, width, inputs)
     if model is not None and input_shape is None:
         raise fail("inspect", "input_shape", "given with --model (e.g. 3,32,32)", None)
     shape = parse_shape(input_shape or default_shape)
@@ -303,6 +315,19 @@ def inspect(
         print_recommendation(next(iter(results.values())))
     for p in paths:
         out.print(f"Wrote {p}", soft_wrap=True)
+
+
+def _default_shape(arch: str, width: int, inputs: str) -> str:
+    """The input shape when none is given: the dataset's (flattened for an MLP), else
+    the width (MLP) or one channel of length 40 (CNN, MNIST-1D's shape)."""
+    if inputs in DATASETS:
+        shape = load_dataset(inputs).input_shape
+        if arch == "mlp":
+            shape = (int(np.prod(shape)),)
+        elif len(shape) == 1:
+            shape = (1, *shape)  # one channel for a 1-D CNN
+        return ",".join(map(str, shape))
+    return f"{width}" if arch == "mlp" else "1,40"
 
 
 def _schemes(compare: str | None, init: str) -> list[str]:
