@@ -198,3 +198,38 @@ def test_runs_rejects_an_unknown_sweep(tmp_path: Path) -> None:
         proc.stderr.strip()
         == "Error: The 'sweep' parameter of runs must be a sweep in the store (resume-test). Got 'other'."
     )
+
+
+def test_ctrl_c_gives_the_current_run_back(tmp_path: Path) -> None:
+    spec, store = _spec(tmp_path, 20000), tmp_path / "store"
+    proc = _cli("run", str(spec), "--store", str(store), "--json")
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if (store / "runs.db").exists():
+            try:
+                if any(status == "running" for _, status, _, _ in _rows(store)):
+                    break
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(60)
+    assert proc.returncode == 130
+    statuses = [status for _, status, _, _ in _rows(store)]
+    assert "running" not in statuses and statuses.count("interrupted") == 1
+
+
+def test_a_users_module_trains_by_import_path(tmp_path: Path) -> None:
+    (tmp_path / "wl_run_models.py").write_text(
+        "from torch import nn\n\ndef net():\n    return nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))\n"
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: user-model\ndataset: {name: xor, n_samples: 200}\nmodel: {arch: module, path: 'wl_run_models:net'}\n"
+        "init: xavier_normal\noptimizer: {name: adam, lr: 0.01}\ntrain: {steps: 300, batch_size: 20, eval_every: 100}\n"
+    )
+    proc = subprocess.run([sys.executable, "-m", "weightlab", "run", str(spec), "--store", str(tmp_path / "s"), "--json"], capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(proc.stdout)["runs"]
+    assert row["status"] == "done" and row["val_acc"] > 0.8
