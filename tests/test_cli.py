@@ -243,7 +243,7 @@ def test_inspect_inputs_from_a_file(
         ),
         (
             ["inspect", "--inputs", "missing.npy"],
-            "Error: The 'inputs' parameter of inspect must be 'noise' or an existing .pt or .npy file. Got 'missing.npy'.",
+            "Error: The 'inputs' parameter of inspect must be 'noise', a dataset name, or an existing .pt or .npy file. Got 'missing.npy'.",
         ),
         (
             ["inspect", "--depth", "0"],
