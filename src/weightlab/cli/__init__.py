@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         command = f"{args[0]} " if args[0] in known else ""
         message = format_message().rstrip(".") + "." + _received(error, args)
         _fail(message, f"See 'weightlab {command}--help'.")
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C outside a command's own handling
         sys.stderr.write("Aborted.\n")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
