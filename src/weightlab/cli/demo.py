@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import torch
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from weightlab.cli.common import JsonFlag, SeedOption, app, emit_json, out
+from weightlab.cli.common import JsonFlag, SeedOption, app, emit_json, err, out
 from weightlab.cli.inspect import print_comparison, print_recommendation, run_inspect
+from weightlab.cli.run import RichProgress
 from weightlab.cli.seed import print_seed
 from weightlab.diagnose import unit_noise
 from weightlab.models import mlp
+from weightlab.report import Report, build_report
 from weightlab.seed_example import run_seed_example
+from weightlab.store import DEFAULT_STORE, Store
+from weightlab.sweep.demo import demo_specs
+from weightlab.sweep.runner import run_sweep
 
 DEMO_SCHEMES = [
     "zeros",
@@ -29,15 +36,26 @@ DEMO_SCHEMES = [
 
 @app.command("demo")
 def demo(
+    store: Annotated[
+        Path, typer.Option("--store", help="Run store for the demo sweeps.")
+    ] = DEFAULT_STORE,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the HTML report.")] = Path(
+        "weightlab-report"
+    ),
     depth: Annotated[
         int, typer.Option(help="Hidden layers of the init-check MLP.", min=1, max=200)
     ] = 10,
     width: Annotated[int, typer.Option(help="Units per hidden layer.", min=2, max=4096)] = 256,
-    activation: Annotated[str, typer.Option(help="Hidden activation.")] = "tanh",
+    activation: Annotated[str, typer.Option(help="Hidden activation of the init check.")] = "tanh",
+    train: Annotated[
+        bool, typer.Option(help="Run the training sweeps and write the report.")
+    ] = True,
     seed: SeedOption = 0,
     as_json: JsonFlag = False,
 ) -> None:
-    """The main job: the seed's worked example, then an init check of a deep MLP."""
+    """The main job: the seed's worked example, an init check of a deep MLP, then a
+    built-in sweep (inits; none / L1 / L2 / dropout / decay) stored and reported in HTML.
+    Running it again reuses the stored runs."""
     start = time.perf_counter()
     seed_result = run_seed_example()
     mlp(width, [width] * depth, 10, activation)  # reject bad options before any work
@@ -51,6 +69,13 @@ def demo(
         generator=gen,
         quiet=as_json,
     )
+    if not as_json:
+        out.rule("[bold]1. Seed 001's worked example: L1 vs L2, θ = (1.5, 0.5), λ = α = 0.1")
+        print_seed(seed_result)
+        out.rule("[bold]2. Initialization check: what each scheme does to the signal")
+        print_comparison(results, f"{depth}-layer {activation} MLP, width {width}, batch 512")
+        print_recommendation(next(iter(results.values())))
+    report = _train_and_report(store, out_dir, as_json) if train else None
     if as_json:
         emit_json(
             {
@@ -61,13 +86,42 @@ def demo(
                     "activation": activation,
                     "schemes": {spec: d.to_json() for spec, d in results.items()},
                 },
+                "report": None
+                if report is None
+                else {
+                    "html": str(report.html),
+                    "csv": str(report.csv),
+                    "captions": report.captions,
+                },
             }
         )
         return
-    out.rule("[bold]1. Seed 001's worked example: L1 vs L2, θ = (1.5, 0.5), λ = α = 0.1")
-    print_seed(seed_result)
-    out.rule("[bold]2. Initialization check: what each scheme does to the signal")
-    print_comparison(results, f"{depth}-layer {activation} MLP, width {width}, batch 512")
-    print_recommendation(next(iter(results.values())))
-    out.print("Per-layer detail and figures: weightlab inspect --help")
+    if report is not None:
+        out.rule("[bold]4. Report")
+        for sweep, captions in report.captions.items():
+            for caption in captions:
+                out.print(f"• {sweep}: {caption}", markup=False, soft_wrap=True)
+        out.print(f"Report: {report.html.resolve()}", soft_wrap=True)
     out.print(f"[dim]Done in {time.perf_counter() - start:.1f} s.[/dim]")
+
+
+def _train_and_report(store_dir: Path, out_dir: Path, quiet: bool) -> Report:
+    store = Store(store_dir)
+    if not quiet:
+        out.rule("[bold]3. Training: inits on a deep net; none / L1 / L2 / dropout / decay")
+    for spec in demo_specs():
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err, disable=quiet, transient=True) as bars:
+            summary = run_sweep(spec, store, progress=RichProgress(bars))
+        if not quiet:
+            out.print(
+                f"{spec.name}: {len(summary.trained)} trained, "
+                f"{summary.skipped} reused from {store.path}",
+                soft_wrap=True,
+            )
+    return build_report(store, out_dir, [spec.name for spec in demo_specs()])

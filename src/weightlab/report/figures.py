@@ -15,9 +15,17 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from weightlab._validate import fail
 from weightlab.diagnose.propagation import Histogram, Measurement
 
-__all__ = ["activation_histograms", "pick_layers", "save", "variance_vs_depth"]
+__all__ = [
+    "DepthSeries",
+    "activation_histograms",
+    "depth_series",
+    "pick_layers",
+    "save",
+    "variance_vs_depth",
+]
 
 
 def save(fig: Figure, path: str | Path) -> Path:
@@ -34,17 +42,37 @@ def _positive(values: Sequence[float]) -> np.ndarray:
     return arr
 
 
-def variance_vs_depth(measurements: Mapping[str, Measurement], title: str = "") -> Figure:
+DepthSeries = Mapping[str, Sequence[float]]  # pre_var, chain, weight_grad_var per layer
+
+
+def depth_series(m: Measurement) -> dict[str, list[float]]:
+    """The per-layer numbers :func:`variance_vs_depth` draws, from a measurement."""
+    return {
+        "pre_var": [r.pre_var for r in m.layers],
+        "chain": list(m.chain),
+        "weight_grad_var": [r.weight_grad_var for r in m.layers],
+    }
+
+
+def variance_vs_depth(
+    measurements: Mapping[str, Measurement | DepthSeries], title: str = ""
+) -> Figure:
     """Two panels against layer index: Var(z) measured (solid) and predicted by the
-    chained derivation (dashed), and the weight-gradient variance, one colour per scheme."""
+    chained derivation (dashed), and the weight-gradient variance, one colour per scheme.
+
+    Each value is a :class:`Measurement` or its :func:`depth_series` (as stored runs
+    keep it)."""
+    if not measurements:
+        raise fail("variance_vs_depth", "measurements", "at least one scheme's layers", {})
     fig = Figure(figsize=(11, 4.2))
     ax_f, ax_b = fig.subplots(1, 2)
     for i, (label, m) in enumerate(measurements.items()):
+        series = depth_series(m) if isinstance(m, Measurement) else m
         color = f"C{i % 10}"
-        depth = np.arange(1, len(m.layers) + 1)
-        ax_f.plot(depth, _positive([r.pre_var for r in m.layers]), color=color, label=label)
-        ax_f.plot(depth, _positive(m.chain), color=color, linestyle="--", linewidth=1)
-        ax_b.plot(depth, _positive([r.weight_grad_var for r in m.layers]), color=color, label=label)
+        depth = np.arange(1, len(series["pre_var"]) + 1)
+        ax_f.plot(depth, _positive(series["pre_var"]), color=color, label=label)
+        ax_f.plot(depth, _positive(series["chain"]), color=color, linestyle="--", linewidth=1)
+        ax_b.plot(depth, _positive(series["weight_grad_var"]), color=color, label=label)
     ax_f.set(
         yscale="log",
         xlabel="layer",
@@ -83,20 +111,28 @@ def _bar(ax: object, hist: Histogram, color: str) -> None:
 
 
 def activation_histograms(
-    measurements: Mapping[str, Measurement], title: str = "", most_layers: int = 6
+    measurements: Mapping[str, Measurement | Sequence[Histogram]],
+    title: str = "",
+    most_layers: int = 6,
 ) -> Figure:
     """The classic figure: a row per scheme, a column per layer, each cell the
-    histogram of that layer's activations φ(z) (fraction of values per bin)."""
-    first = next(iter(measurements.values()))
-    cols = pick_layers(len(first.layers) - 1 or 1, most_layers)  # hidden layers
-    rows = list(measurements.items())
+    histogram of that layer's activations φ(z) (fraction of values per bin).
+
+    Each value is a :class:`Measurement` or the list of its layers' activation
+    histograms (as stored runs keep them)."""
+    if not measurements:
+        raise fail("activation_histograms", "measurements", "at least one scheme's layers", {})
+    rows = [
+        (label, [r.post_hist for r in m.layers] if isinstance(m, Measurement) else list(m))
+        for label, m in measurements.items()
+    ]
+    cols = pick_layers(len(rows[0][1]) - 1 or 1, most_layers)  # hidden layers
     fig = Figure(figsize=(2.1 * len(cols) + 1.2, 1.5 * len(rows) + 0.8))
     axes = np.atleast_2d(fig.subplots(len(rows), len(cols), squeeze=False))
-    for r, (label, m) in enumerate(rows):
+    for r, (label, hists) in enumerate(rows):
         for c, idx in enumerate(cols):
             ax = axes[r, c]
-            layer = m.layers[idx]
-            _bar(ax, layer.post_hist, f"C{r % 10}")
+            _bar(ax, hists[idx], f"C{r % 10}")
             ax.set_yticks([])
             ax.tick_params(labelsize=7)
             if r == 0:

@@ -108,9 +108,13 @@ def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str) -> 
 def _weight_histograms(
     step: int, named: Sequence[tuple[str, torch.Tensor]]
 ) -> list[tuple[int, str, str, float, float, list[int]]]:
+    """One histogram per layer, and one named ``*`` over every selected weight; each
+    symmetric around 0 and wide enough for its largest weight."""
+    tensors = [(name, w.detach().float().reshape(-1)) for name, w in named]
+    if tensors:
+        tensors.append(("*", torch.cat([t for _, t in tensors])))
     out = []
-    for name, w in named:
-        flat = w.detach().float().reshape(-1)
+    for name, flat in tensors:
         m = float(flat.abs().max()) if flat.numel() else 0.0
         m = m if m > 0 and math.isfinite(m) else 1.0
         counts = torch.histc(flat.clamp(-m, m), bins=WEIGHT_BINS, min=-m, max=m)
@@ -133,8 +137,9 @@ def _diagnose(
             "units": r.units,
             "dead_fraction": r.dead_fraction,
             "saturated_fraction": r.saturated_fraction,
+            "predicted_pre_var_chain": q,
         }
-        for r in m.layers
+        for r, q in zip(m.layers, m.chain, strict=True)
     ]
     hists = [
         (step, "activation", r.name, r.post_hist.low, r.post_hist.high, list(r.post_hist.counts))
@@ -238,6 +243,7 @@ def train_run(
         }
         for name, w in selected:
             row[f"norm/{name}"] = float(w.detach().norm())
+            row[f"zeros/{name}"] = float((w.detach() == 0).float().mean())
         out.metrics += [(step, k, v) for k, v in row.items()]
         if step in hist_steps:
             out.histograms += _weight_histograms(step, selected)

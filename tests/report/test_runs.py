@@ -1,0 +1,172 @@
+"""Figures and the HTML report from stored runs: content, captions, and clear errors."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.patches import StepPatch
+
+from weightlab.diagnose.propagation import Histogram
+from weightlab.report import build_report, sweep_figures
+from weightlab.report.runs import (
+    gap_figure,
+    load_runs,
+    loss_curves_figure,
+    weight_histograms_figure,
+)
+from weightlab.store import Store
+from weightlab.sweep import load_spec
+from weightlab.sweep.runner import run_sweep
+
+SPEC = {
+    "name": "story",
+    "dataset": {"name": "circle", "n_samples": 200},
+    "model": {"arch": "mlp", "hidden": [16, 16], "activation": "tanh"},
+    "init": ["zeros", "xavier_normal"],
+    "regularization": ["none", "l1(1e-2)", "l2(1e-2)"],
+    "optimizer": {"name": "sgd", "lr": 0.2, "momentum": 0.9},
+    "train": {"steps": 200, "batch_size": 20, "eval_every": 50},
+    "seeds": [0, 1],
+}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    target = Store(tmp_path_factory.mktemp("store"))
+    run_sweep(load_spec(SPEC), target)
+    return target
+
+
+def test_the_sweep_gets_the_figures_that_fit_it(store: Store) -> None:
+    names = [item.name for item in sweep_figures(store, "story")]
+    assert names == [
+        "init_activations",
+        "init_variance",
+        "init_loss",
+        "weight_histograms",
+        "generalization_gap",
+    ]
+
+
+def test_weight_histograms_show_exact_zeros_from_the_runs(store: Store) -> None:
+    item = next(i for i in sweep_figures(store, "story") if i.name == "weight_histograms")
+    runs = {(r.regularization, r.init, r.seed): r for r in load_runs(store, "story")}
+    l1 = runs[("l1(0.01)", "xavier_normal", 0)]
+    l2 = runs[("l2(0.01)", "xavier_normal", 0)]
+    axes = item.figure.axes
+    assert len(axes) == 2  # L1 and L2 panels, each over the unregularized histogram
+    for ax in axes:
+        assert len([p for p in ax.patches if isinstance(p, StepPatch)]) == 2
+    l1_zero = l1.final("sparsity_zero")
+    assert l1_zero > 0.1 and l2.final("sparsity_zero") == 0.0
+    assert f"l1(0.01) [proximal rule] set {l1_zero:.0%} of weights to exactly zero" in item.caption
+    assert "l2(0.01) set 0% of weights to exactly zero" in item.caption
+    notes = [t.get_text() for t in axes[0].texts]
+    assert notes == [f"{l1_zero:.0%} exactly 0"] and len(axes[1].texts) == 0
+    # The drawn L1 histogram is the stored one, as fractions.
+    stored = l1.histogram("weight", "*")
+    drawn = next(p for p in axes[0].patches if isinstance(p, StepPatch) and "l1" in p.get_label())
+    values, edges = drawn.get_data()[:2]
+    assert stored is not None
+    np.testing.assert_allclose(values, np.array(stored.counts) / sum(stored.counts))
+    assert edges[0] == pytest.approx(stored.low) and edges[-1] == pytest.approx(stored.high)
+
+
+def test_loss_curves_are_seed_means_of_the_stored_metrics(store: Store) -> None:
+    item = next(i for i in sweep_figures(store, "story") if i.name == "init_loss")
+    (ax,) = item.figure.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"zeros", "xavier_normal"}
+    runs = [r for r in load_runs(store, "story") if r.init == "zeros"]
+    per_seed = [[v for _, v in r.metrics["train_loss"]] for r in runs]
+    np.testing.assert_allclose(lines["zeros"].get_ydata(), np.mean(per_seed, axis=0))
+
+
+def test_gap_figure_reports_means_and_the_caption_follows_them(store: Store) -> None:
+    item = next(i for i in sweep_figures(store, "story") if i.name == "generalization_gap")
+    left = item.figure.axes[0]
+    assert len(left.get_lines()) == 6  # train and validation for 3 settings
+    runs = load_runs(store, "story")
+    for reg in ("none", "l1(0.01)", "l2(0.01)"):
+        gaps = [r.final("gap") for r in runs if r.regularization == reg]
+        assert item.numbers["gap_mean"][reg] == pytest.approx(statistics.fmean(gaps))
+    smallest = min(item.numbers["gap_mean"], key=item.numbers["gap_mean"].get)
+    assert f"Smallest: {smallest}." in item.caption
+
+
+def test_init_figures_come_from_stored_diagnostics(store: Store) -> None:
+    items = {i.name: i for i in sweep_figures(store, "story")}
+    hist_fig = items["init_activations"].figure
+    assert len(hist_fig.axes) == 2 * 2  # 2 schemes x 2 hidden layers
+    forward, backward = items["init_variance"].figure.axes
+    assert len(forward.get_lines()) == 4 and len(backward.get_lines()) == 2
+    assert (
+        "Symmetric at the end (hidden units identical copies): zeros."
+        in items["init_activations"].caption
+    )
+
+
+def test_html_report_is_self_contained(store: Store, tmp_path: Path) -> None:
+    report = build_report(store, tmp_path / "out")
+    page = report.html.read_text()
+    assert page.count("data:image/png;base64,") == 5
+    assert not re.search(r"(src|href)=['\"]?(https?:)?//", page)  # nothing fetched from a network
+    assert "set 0% of weights to exactly zero" in page
+    assert len([p for p in report.figures if p.suffix == ".png"]) == 5
+    assert len([p for p in report.figures if p.suffix == ".svg"]) == 5
+    assert len(report.csv.read_text().strip().splitlines()) == 1 + 12
+
+
+def test_missing_data_gives_clear_errors(tmp_path: Path) -> None:
+    empty = Store(tmp_path / "empty")
+    with pytest.raises(
+        ValueError,
+        match=r"The 'store' parameter of report must be a store with at least one sweep \(run 'weightlab run' first\)\.",
+    ):
+        build_report(empty, tmp_path / "out")
+    with pytest.raises(
+        ValueError,
+        match=r"The 'sweep' parameter of report must be a sweep in the store \(none yet\)\. Got 'x'\.",
+    ):
+        sweep_figures(empty, "x")
+    empty.add_sweep(
+        "pending", {}, [("h", "a", {"init": "he_normal", "regularization": "none", "seed": 0})]
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"The 'sweep' parameter of report must be a sweep with at least one finished run\. Got 'pending'\.",
+    ):
+        sweep_figures(empty, "pending")
+    with pytest.raises(
+        ValueError,
+        match=r"The 'others' parameter of weight_histograms_figure must be at least one regularized run\. Got \[\]\.",
+    ):
+        weight_histograms_figure(("none", Histogram(-1, 1, (1, 1)), 0.0), [])
+    with pytest.raises(
+        ValueError,
+        match=r"The 'curves' parameter of loss_curves_figure must be at least one setting with a curve",
+    ):
+        loss_curves_figure({})
+    with pytest.raises(
+        ValueError, match=r"The 'curves' parameter of gap_figure must be at least one setting"
+    ):
+        gap_figure({}, {})
+
+
+def test_direct_calls_draw_what_they_are_given() -> None:
+    hist = Histogram(-1.0, 1.0, (0, 2, 6, 2, 0))
+    fig = weight_histograms_figure(
+        ("none", hist, 0.0), [("l1(0.1) [clip rule]", hist, 0.5)], log_counts=True
+    )
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "log"
+    assert "l1(0.1) [clip rule] (50% exactly 0)" in [
+        t.get_text() for t in ax.get_legend().get_texts()
+    ]
+    curves = {"a": [([0, 1, 2], [3.0, 2.0, 1.0]), ([0, 1, 2], [5.0, 4.0, 3.0])]}
+    (ax,) = loss_curves_figure(curves).axes
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [4.0, 3.0, 2.0])
