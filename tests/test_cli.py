@@ -92,7 +92,7 @@ def test_schemes_json_lists_the_registry(
 def test_demo_json_tells_the_schemes_apart(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, _ = run(["demo", "--json", "--depth", "6", "--width", "64"], capsys, monkeypatch)
+    code, out, _ = run(["demo", "--json", "--depth", "6", "--width", "64", "--no-train"], capsys, monkeypatch)
     assert code == 0
     payload = json.loads(out)
     schemes = payload["init_check"]["schemes"]
@@ -360,3 +360,19 @@ def test_inspect_inputs_from_a_dataset(capsys: pytest.CaptureFixture[str], monke
     layers = payload["schemes"]["he_normal"]["layers"]
     assert layers[0]["fan_in"] == 64
     assert payload["schemes"]["he_normal"]["input_sq"] == pytest.approx(1.0, abs=0.05)  # standardized training inputs
+
+
+@pytest.mark.slow
+def test_demo_trains_stores_reports_and_reuses_runs(tmp_path: Path) -> None:
+    args = [sys.executable, "-m", "weightlab", "demo", "--store", str(tmp_path / "runs"), "--out", str(tmp_path / "report")]
+    first = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "demo-init: 6 trained, 0 reused" in first.stdout
+    assert "demo-regularization: 12 trained, 0 reused" in first.stdout
+    assert (tmp_path / "report" / "report.html").is_file()
+    assert "of weights to exactly zero" in first.stdout and "Report: " in first.stdout
+    second = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=600, check=False)
+    assert second.returncode == 0, second.stderr
+    payload = json.loads(second.stdout)
+    assert payload["report"]["html"].endswith("report.html")
+    assert set(payload["report"]["captions"]) == {"demo-init", "demo-regularization"}
