@@ -229,7 +229,23 @@ def test_a_users_module_trains_by_import_path(tmp_path: Path) -> None:
         "name: user-model\ndataset: {name: xor, n_samples: 200}\nmodel: {arch: module, path: 'wl_run_models:net'}\n"
         "init: xavier_normal\noptimizer: {name: adam, lr: 0.01}\ntrain: {steps: 300, batch_size: 20, eval_every: 100}\n"
     )
-    proc = subprocess.run([sys.executable, "-m", "weightlab", "run", str(spec), "--store", str(tmp_path / "s"), "--json"], capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "weightlab",
+            "run",
+            str(spec),
+            "--store",
+            str(tmp_path / "s"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     (row,) = json.loads(proc.stdout)["runs"]
     assert row["status"] == "done" and row["val_acc"] > 0.8

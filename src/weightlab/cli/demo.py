@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from weightlab.cli.common import JsonFlag, SeedOption, app, emit_json, err, out
 from weightlab.cli.inspect import print_comparison, print_recommendation, run_inspect
+from weightlab.cli.interrupt import graceful_stop
 from weightlab.cli.run import RichProgress
 from weightlab.cli.seed import print_seed
 from weightlab.diagnose import unit_noise
@@ -116,8 +117,11 @@ def _train_and_report(store_dir: Path, out_dir: Path, quiet: bool) -> Report:
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, console=err, disable=quiet, transient=True) as bars:
-            summary = run_sweep(spec, store, progress=RichProgress(bars))
+        with (
+            graceful_stop() as stop,
+            Progress(*columns, console=err, disable=quiet, transient=True) as bars,
+        ):
+            summary = run_sweep(spec, store, progress=RichProgress(bars), should_stop=stop)
         if not quiet:
             out.print(
                 f"{spec.name}: {len(summary.trained)} trained, "

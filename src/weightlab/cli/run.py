@@ -14,6 +14,7 @@ from rich.table import Table
 
 from weightlab._validate import fail
 from weightlab.cli.common import JsonFlag, app, emit_json, err, num, out
+from weightlab.cli.interrupt import graceful_stop
 from weightlab.store import DEFAULT_STORE, Store
 from weightlab.sweep import load_spec
 from weightlab.sweep.runner import final_metrics, run_sweep
@@ -68,8 +69,10 @@ def run(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, disable=as_json) as bars:
-        summary = run_sweep(sweep_spec, target, device=device, progress=RichProgress(bars))
+    with graceful_stop() as stop, Progress(*columns, console=err, disable=as_json) as bars:
+        summary = run_sweep(
+            sweep_spec, target, device=device, progress=RichProgress(bars), should_stop=stop
+        )
     rows = final_metrics(target, sweep_spec.name)
     if as_json:
         emit_json(

@@ -88,6 +88,7 @@ def run_sweep(
     progress: Progress | None = None,
     stop_after: int | None = None,
     on_claim: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> SweepSummary:
     """Train every unfinished run of ``spec`` into ``store``.
 
@@ -116,7 +117,8 @@ def run_sweep(
         if on_claim is not None:
             on_claim(run_id)
         config = RunConfig.from_dict(raw)
-        _train_one(store, run_id, config, datasets[_dataset_key(config)], device, progress, summary)
+        data = datasets[_dataset_key(config)]
+        _train_one(store, run_id, config, data, device, progress, summary, should_stop)
     return summary
 
 
@@ -128,6 +130,7 @@ def _train_one(
     device: str,
     progress: Progress | None,
     summary: SweepSummary,
+    should_stop: Callable[[], bool] | None = None,
 ) -> None:
     label = config.label()
     if progress is not None:
@@ -139,7 +142,7 @@ def _train_one(
             progress.run_step(step, metrics)
 
     try:
-        out = train_run(config, data, device=device, on_step=on_step)
+        out = train_run(config, data, device=device, on_step=on_step, should_stop=should_stop)
     except KeyboardInterrupt:
         store.release(run_id, "interrupted")
         raise

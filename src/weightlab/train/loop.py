@@ -176,12 +176,15 @@ def train_run(
     *,
     device: str | torch.device = "cpu",
     on_step: Callable[[int, Mapping[str, float]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RunOutput:
     """Train ``config`` on ``data`` and return every recorded result.
 
     ``on_step(step, metrics)`` is called after each evaluation (progress bars,
-    heartbeats).  Everything random is drawn from generators seeded with
-    ``config.seed``, so the same config and seed give identical metrics.
+    heartbeats).  ``should_stop()`` is asked before every step; when it answers True
+    the run stops with ``KeyboardInterrupt`` at that clean point (Ctrl-C handling).
+    Everything random is drawn from generators seeded with ``config.seed``, so the same
+    config and seed give identical metrics.
     """
     start_time = time.perf_counter()
     reg = parse_regularization(config.regularization)
@@ -260,6 +263,8 @@ def train_run(
     cursor = 0
     model.train()
     for step in range(1, steps + 1):
+        if should_stop is not None and should_stop():
+            raise KeyboardInterrupt
         if cursor + batch > len(x_train):
             order, cursor = torch.randperm(len(x_train), generator=gen), 0
         idx = order[cursor : cursor + batch].to(device)
