@@ -27,7 +27,7 @@ def run(
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["seed-example"], ["schemes"], ["inspect"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["seed-example"], ["schemes"], ["inspect"], ["run"], ["runs"], ["report"], ["figure"]])
 def test_every_command_has_help(
     command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -376,3 +376,18 @@ def test_demo_trains_stores_reports_and_reuses_runs(tmp_path: Path) -> None:
     payload = json.loads(second.stdout)
     assert payload["report"]["html"].endswith("report.html")
     assert set(payload["report"]["captions"]) == {"demo-init", "demo-regularization"}
+
+
+def test_figure_landscape_and_path(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run(["figure", "landscape", "--function", "rosenbrock", "--penalty", "l1", "--lam", "0.5", "--out", str(tmp_path / "l.png"), "--json"], capsys, monkeypatch)
+    assert code == 0 and json.loads(out)["function"] == "rosenbrock"
+    assert (tmp_path / "l.png").stat().st_size > 10_000
+    code, out, _ = run(["figure", "path", "--kinds", "l1,l2", "--out", str(tmp_path / "p.svg"), "--json"], capsys, monkeypatch)
+    payload = json.loads(out)
+    assert code == 0 and payload["kinds"] == ["l1", "l2"]
+    assert (tmp_path / "p.svg").read_text().startswith("<?xml")
+
+
+def test_figure_rejects_unknown_kinds(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run(["figure", "bogus"], capsys, monkeypatch)
+    assert code == 2 and err.strip() == "Error: The 'kind' parameter of figure must be one of 'landscape', 'path'. Got 'bogus'."
