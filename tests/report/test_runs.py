@@ -170,3 +170,17 @@ def test_direct_calls_draw_what_they_are_given() -> None:
     curves = {"a": [([0, 1, 2], [3.0, 2.0, 1.0]), ([0, 1, 2], [5.0, 4.0, 3.0])]}
     (ax,) = loss_curves_figure(curves).axes
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [4.0, 3.0, 2.0])
+
+
+def test_background_figures_join_the_report_with_computed_captions(store: Store, tmp_path: Path) -> None:
+    from weightlab.report.background import background_figures
+    from weightlab.report.landscape import regularized_path
+
+    extras = background_figures()
+    report = build_report(store, tmp_path / "out", extras=extras)
+    page = report.html.read_text()
+    assert "The pictures behind the text" in page and page.count("data:image/png;base64,") == 7
+    lams = np.linspace(0.0, 1.5, 61)
+    first = next(lam for lam, w in zip(lams, regularized_path("quadratic", "l1", lams), strict=True) if 0.0 in tuple(w))
+    assert f"reaches an axis (a weight exactly 0) at λ = {first:.3g}" in extras[0].caption
+    assert "ridge keeps every coefficient non-zero at every λ (largest fraction zero: 0%)" in extras[1].caption

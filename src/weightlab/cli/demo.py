@@ -18,6 +18,7 @@ from weightlab.cli.seed import print_seed
 from weightlab.diagnose import unit_noise
 from weightlab.models import mlp
 from weightlab.report import Report, build_report
+from weightlab.report.background import background_figures
 from weightlab.seed_example import run_seed_example
 from weightlab.store import DEFAULT_STORE, Store
 from weightlab.sweep.demo import demo_specs
@@ -128,4 +129,5 @@ def _train_and_report(store_dir: Path, out_dir: Path, quiet: bool) -> Report:
                 f"{summary.skipped} reused from {store.path}",
                 soft_wrap=True,
             )
-    return build_report(store, out_dir, [spec.name for spec in demo_specs()])
+    names = [spec.name for spec in demo_specs()]
+    return build_report(store, out_dir, names, extras=background_figures())

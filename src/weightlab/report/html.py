@@ -111,9 +111,15 @@ def _write_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
         writer.writerows(rows)
 
 
-def build_report(store: Store, out_dir: str | Path, sweeps: Sequence[str] | None = None) -> Report:
+def build_report(
+    store: Store,
+    out_dir: str | Path,
+    sweeps: Sequence[str] | None = None,
+    extras: Sequence[FigureItem] = (),
+) -> Report:
     """Write ``report.html``, ``figures/*.png`` and ``*.svg``, and ``final_metrics.csv``
-    into ``out_dir`` for the given sweeps (default: every sweep in the store)."""
+    into ``out_dir`` for the given sweeps (default: every sweep in the store); figures
+    in ``extras`` (computed directly) go in a last section."""
     names = list(sweeps) if sweeps else store.sweeps()
     if not names:
         raise fail(
@@ -137,6 +143,18 @@ def build_report(store: Store, out_dir: str | Path, sweeps: Sequence[str] | None
             f"<section><h2>{html.escape(sweep)}</h2>"
             f"<p class='muted'>{len(rows)} runs</p>{_table(rows)}"
             + "".join(_embed(item) for item in items)
+            + "</section>"
+        )
+    if extras:
+        captions["background"] = [item.caption for item in extras]
+        for item in extras:
+            for suffix in ("png", "svg"):
+                paths.append(
+                    save(item.figure, out / "figures" / f"background-{item.name}.{suffix}")
+                )
+        sections.append(
+            "<section><h2>The pictures behind the text</h2>"
+            + "".join(_embed(item) for item in extras)
             + "</section>"
         )
     csv_path = out / "final_metrics.csv"
