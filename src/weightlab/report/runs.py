@@ -201,7 +201,16 @@ def gap_figure(
     ax_c.set(xlabel="step", ylabel="loss (solid: train, dashed: validation)", yscale="log")
     ax_c.legend(fontsize=7)
     labels = list(finals)
-    x = np.arange(len(labels))
+    numeric = _strengths(labels)
+    if numeric is not None:  # draw in order of strength
+        numeric, labels = (
+            list(t) for t in zip(*sorted(zip(numeric, labels, strict=True)), strict=True)
+        )
+    x = (
+        np.array(numeric, dtype=float)
+        if numeric is not None
+        else np.arange(len(labels), dtype=float)
+    )
     for offset, key, color in (
         (-0.2, "gap", "tab:red"),
         (0.0, score, "tab:green"),
@@ -209,23 +218,54 @@ def gap_figure(
     ):
         vals = [[float(f.get(key, math.nan)) for f in finals[label]] for label in labels]
         mean = np.array([statistics.fmean(v) for v in vals])
-        low = mean - np.array([min(v) for v in vals])
-        high = np.array([max(v) for v in vals]) - mean
-        ax_f.errorbar(
-            x + offset,
-            mean,
-            yerr=[low, high],
-            fmt="o",
-            color=color,
-            capsize=3,
-            label=key.replace("_", " "),
+        low, high = np.array([min(v) for v in vals]), np.array([max(v) for v in vals])
+        name = key.replace("_", " ")
+        if numeric is not None:  # a strength axis: mean line, seed range as a band
+            ax_f.plot(x, mean, "o-", color=color, label=name)
+            ax_f.fill_between(x, low, high, color=color, alpha=0.2)
+        else:
+            ax_f.errorbar(
+                x + offset,
+                mean,
+                yerr=[mean - low, high - mean],
+                fmt="o",
+                color=color,
+                capsize=3,
+                label=name,
+            )
+    if numeric is not None:
+        ax_f.set_xscale(
+            "symlog", linthresh=min(v for v in numeric if v > 0) if any(numeric) else 1.0
         )
-    ax_f.set_xticks(x, labels, rotation=20, ha="right", fontsize=8)
-    ax_f.set(ylabel="final value (mean, bars: seed range)")
+        ax_f.set(xlabel=f"{_term(labels)} strength (0: none)")
+    else:
+        ax_f.set_xticks(x, labels, rotation=20, ha="right", fontsize=8)
+    ax_f.set(ylabel="final value (mean; band or bars: seed range)")
     ax_f.legend(fontsize=7)
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _term(labels: Sequence[str]) -> str:
+    names = {label.split("(")[0] for label in labels if label != "none"}
+    return names.pop() if len(names) == 1 else ""
+
+
+def _strengths(labels: Sequence[str]) -> list[float] | None:
+    """The strengths when every setting is one regularizer at different strengths (or
+    none, drawn at 0), else None: the figure then gets a numeric λ or p axis."""
+    term = _term(labels)
+    values = []
+    for label in labels:
+        found = re.fullmatch(rf"{re.escape(term)}\(([^,)]+)\)", label) if term else None
+        if label == "none":
+            values.append(0.0)
+        elif found is None:
+            return None
+        else:
+            values.append(float(found.group(1)))
+    return values if len(set(values)) == len(values) and len(values) > 1 else None
 
 
 # ---------------------------------------------------------------------------
