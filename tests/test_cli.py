@@ -375,7 +375,7 @@ def test_demo_trains_stores_reports_and_reuses_runs(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     payload = json.loads(second.stdout)
     assert payload["report"]["html"].endswith("report.html")
-    assert set(payload["report"]["captions"]) == {"demo-init", "demo-regularization"}
+    assert set(payload["report"]["captions"]) == {"demo-init", "demo-regularization", "background"}
 
 
 def test_figure_landscape_and_path(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
