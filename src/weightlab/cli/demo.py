@@ -15,7 +15,7 @@ from weightlab.cli.inspect import print_comparison, print_recommendation, run_in
 from weightlab.cli.interrupt import graceful_stop
 from weightlab.cli.run import RichProgress
 from weightlab.cli.seed import print_seed
-from weightlab.diagnose import unit_noise
+from weightlab.diagnose import COMPARE_SCHEMES, unit_noise
 from weightlab.models import mlp
 from weightlab.report import Report, build_report
 from weightlab.report.background import background_figures
@@ -23,17 +23,6 @@ from weightlab.seed_example import run_seed_example
 from weightlab.store import DEFAULT_STORE, Store
 from weightlab.sweep.demo import demo_specs
 from weightlab.sweep.runner import run_sweep
-
-DEMO_SCHEMES = [
-    "zeros",
-    "normal(std=0.01)",
-    "xavier_fan_in",
-    "xavier_normal",
-    "he_normal",
-    "normal(std=1.0)",
-    "orthogonal",
-    "lsuv",
-]
 
 
 @app.command("demo")
@@ -65,7 +54,7 @@ def demo(
     x = unit_noise((512, width), gen)
     results = run_inspect(
         lambda: mlp(width, [width] * depth, 10, activation),
-        DEMO_SCHEMES,
+        list(COMPARE_SCHEMES),
         x,
         gain_from_activation=False,
         generator=gen,
