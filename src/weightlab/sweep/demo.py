@@ -4,7 +4,8 @@ two cores.
 - ``demo-init``: zeros, too small, the seed's 1/n rule, Xavier, He and too large on a
   6-hidden-layer tanh MLP for scikit-learn's digits;
 - ``demo-regularization``: none / L1 / L2 / dropout on an over-parameterized ReLU MLP
-  trained on 359 digits with SGD, three seeds.
+  trained on 1000 MNIST-1D series with SGD, three seeds: every regularizer narrows the
+  train/validation gap, and L1 sets most weights to exactly zero.
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ DEMO_SWEEPS: dict[str, dict[str, Any]] = {
     },
     "demo-regularization": {
         "name": "demo-regularization",
-        "dataset": {"name": "digits", "val_fraction": 0.8},
+        "dataset": {"name": "mnist1d", "n_train": 1000},
         "model": {"arch": "mlp", "hidden": [256, 256], "activation": "relu"},
         "init": "he_normal",
-        "regularization": ["none", "l1(3e-3)", "l2(1e-2)", "dropout(0.5)"],
+        "regularization": ["none", "l1(2e-3)", "l2(1e-2)", "dropout(0.5)"],
         "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
-        "train": {"steps": 1200, "batch_size": 64, "eval_every": 100, "diagnose": False},
+        "train": {"steps": 2000, "batch_size": 100, "eval_every": 100, "diagnose": False},
         "seeds": [0, 1, 2],
     },
 }
