@@ -14,7 +14,7 @@ import typer
 
 from weightlab import __version__
 from weightlab._validate import ParameterError, ParameterTypeError
-from weightlab.cli import demo, figure, inspect, report, run, schemes, seed  # noqa: F401 - registers the commands
+from weightlab.cli import demo, figure, inspect, lab, report, run, schemes, seed, translate  # noqa: F401 - registers the commands
 from weightlab.cli.common import app, out
 
 __all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""``weightlab lab``: the browser lab."""

@@ -1,0 +1,1 @@
+"""``weightlab translate``: map a framework setting onto another framework."""
