@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+
+# Keras picks its backend when first imported, from this variable or ~/.keras/keras.json;
+# the suite tests Keras on torch, whatever a developer's own configuration says.
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 # Small models train far faster on one thread on small machines; tests are small models.
 torch.set_num_threads(1)
