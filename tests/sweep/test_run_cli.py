@@ -64,10 +64,28 @@ def _wait_for_done(store: Path, count: int, timeout: float = 120.0) -> None:
     raise AssertionError("runs did not finish in time")
 
 
+# How each engine and backend is asked for: runs one by one in the driver, and stacked
+# chunks of two on worker processes.
+ENGINES = {
+    "sequential": ["--engine", "sequential", "--backend", "inprocess"],
+    "stacked-local": [
+        "--engine",
+        "stacked",
+        "--backend",
+        "local",
+        "--chunk-size",
+        "2",
+        "--workers",
+        "2",
+    ],
+}
+
+
 @pytest.mark.slow
-def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path: Path, engine: str) -> None:
     spec, store = _spec(tmp_path, 1500), tmp_path / "store"
-    proc = _cli("run", str(spec), "--store", str(store), "--json")
+    proc = _cli("run", str(spec), "--store", str(store), "--json", *ENGINES[engine])
     _wait_for_done(store, 2)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
@@ -77,7 +95,17 @@ def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path: Path) -> None:
     assert any(status == "running" for _, status, _, _ in before)  # killed mid-run
 
     rerun = subprocess.run(
-        [sys.executable, "-m", "weightlab", "run", str(spec), "--store", str(store), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "weightlab",
+            "run",
+            str(spec),
+            "--store",
+            str(store),
+            "--json",
+            *ENGINES[engine],
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -200,9 +228,10 @@ def test_runs_rejects_an_unknown_sweep(tmp_path: Path) -> None:
     )
 
 
-def test_ctrl_c_gives_the_current_run_back(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_ctrl_c_gives_the_current_runs_back(tmp_path: Path, engine: str) -> None:
     spec, store = _spec(tmp_path, 20000), tmp_path / "store"
-    proc = _cli("run", str(spec), "--store", str(store), "--json")
+    proc = _cli("run", str(spec), "--store", str(store), "--json", *ENGINES[engine])
     deadline = time.time() + 120
     while time.time() < deadline:
         if (store / "runs.db").exists():
@@ -217,7 +246,9 @@ def test_ctrl_c_gives_the_current_run_back(tmp_path: Path) -> None:
     proc.wait(60)
     assert proc.returncode == 130
     statuses = [status for _, status, _, _ in _rows(store)]
-    assert "running" not in statuses and statuses.count("interrupted") == 1
+    # One run in training sequentially; two chunks of two on the two workers.
+    in_progress = 1 if engine == "sequential" else 4
+    assert "running" not in statuses and statuses.count("interrupted") == in_progress
 
 
 def test_a_users_module_trains_by_import_path(tmp_path: Path) -> None:

@@ -56,10 +56,43 @@ def run(
     spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML).")],
     store: StoreOption = DEFAULT_STORE,
     device: Annotated[str, typer.Option(help="Torch device: cpu or cuda.")] = "cpu",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="auto: runs that share an architecture and training settings train together "
+            "as stacked tensors, the rest one by one; sequential: one by one; stacked: "
+            "like auto, but refuse runs that cannot stack."
+        ),
+    ] = "auto",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="local: worker processes on this machine, one per core (one torch thread "
+            "each); inprocess: in this process; ray: tasks on a Ray cluster "
+            "(pip install 'weightlab[ray]')."
+        ),
+    ] = "local",
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (local) or parallel tasks (ray). [default: cores]"),
+    ] = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(help="Most runs per stacked chunk. [default: spread over the workers, ≤ 64]"),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join: 'auto', HOST:PORT or ray://HOST:10001. "
+            "[default: start a local one]"
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Train every run of a spec into the store; rerunning resumes where it stopped."""
     sweep_spec = load_spec(spec)
+    if address is not None and backend != "ray":
+        raise fail("run", "address", "to be given only with --backend ray", address)
     if device.startswith("cuda") and not __import__("torch").cuda.is_available():
         raise fail("run", "device", "'cpu', or 'cuda' on a machine with a GPU", device)
     target = Store(store)
@@ -71,7 +104,16 @@ def run(
     )
     with graceful_stop() as stop, Progress(*columns, console=err, disable=as_json) as bars:
         summary = run_sweep(
-            sweep_spec, target, device=device, progress=RichProgress(bars), should_stop=stop
+            sweep_spec,
+            target,
+            device=device,
+            engine=engine,
+            backend=backend,
+            workers=workers,
+            chunk_size=chunk_size,
+            address=address,
+            progress=RichProgress(bars),
+            should_stop=stop,
         )
     rows = final_metrics(target, sweep_spec.name)
     if as_json:

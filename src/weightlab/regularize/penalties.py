@@ -42,7 +42,7 @@ Convention = Literal["sum_sq", "half_sum_sq"]
 CONVENTIONS: tuple[str, ...] = ("sum_sq", "half_sum_sq")
 
 # c in c·Σw²: the factor each convention puts in front of the sum of squares.
-_SQUARE_FACTOR = {"sum_sq": 1.0, "half_sum_sq": 0.5}
+SQUARE_FACTOR = {"sum_sq": 1.0, "half_sum_sq": 0.5}
 
 _TABLE = {
     "strength": STRENGTH,
@@ -184,7 +184,7 @@ def elastic_net_grad(
         {"w": w, "strength": strength, "l1_ratio": l1_ratio, "convention": convention},
         _TABLE,
     )
-    k = 2.0 * _SQUARE_FACTOR[convention]
+    k = 2.0 * SQUARE_FACTOR[convention]
     return strength * (l1_ratio * w.sign() + (1.0 - l1_ratio) * k * w)
 
 
@@ -212,11 +212,11 @@ def torch_weight_decay(strength: float, convention: Convention) -> float:
     ``weight_decay``) is :func:`weightlab.regularize.updates.decoupled_decay`.
     """
     check("torch_weight_decay", {"strength": strength, "convention": convention}, _TABLE)
-    return 2.0 * _SQUARE_FACTOR[convention] * strength
+    return 2.0 * SQUARE_FACTOR[convention] * strength
 
 
 def _elastic_net(params: list[Tensor], strength: float, l1_ratio: float, convention: str) -> Tensor:
-    c = _SQUARE_FACTOR[convention]
+    c = SQUARE_FACTOR[convention]
     terms = [_weight_penalty(w, l1_ratio, c) for w in params]
     if not terms:
         return torch.zeros(())

@@ -17,7 +17,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,6 +223,57 @@ class Store:
                 return int(run_id), json.loads(config)
         return None
 
+    def claim_group(
+        self,
+        sweep: str,
+        owner: str,
+        group: Callable[[dict[str, Any]], str | None],
+        limit: int,
+        engine: str = "stacked",
+        exclude: set[int] | frozenset[int] = frozenset(),
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Atomically take up to ``limit`` unfinished runs that ``group`` puts together
+        with the first one available (a run whose group is None comes alone); mark them
+        running under ``owner``.  Empty when nothing is left."""
+        now = time.time()
+        taken: list[tuple[int, dict[str, Any]]] = []
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT r.id, r.config, r.status, r.owner, r.heartbeat FROM runs r "
+                "JOIN sweeps s ON s.id = r.sweep_id WHERE s.name = ? AND r.status IN "
+                "('pending', 'running', 'interrupted', 'failed') ORDER BY r.id",
+                (sweep,),
+            ).fetchall()
+            key: str | None = None
+            for run_id, config, status, holder, heartbeat in rows:
+                if run_id in exclude or len(taken) >= limit:
+                    continue
+                stale = status == "running" and (
+                    not _alive(holder) or (heartbeat or 0) < now - STALE_SECONDS
+                )
+                if status == "running" and not stale:
+                    continue
+                decoded = json.loads(config)
+                this = group(decoded)
+                if taken and (key is None or this != key):
+                    continue
+                key = this
+                taken.append((int(run_id), decoded))
+            for run_id, _ in taken:
+                self._clear_results(db, run_id)
+                db.execute(
+                    "UPDATE runs SET status = 'running', owner = ?, heartbeat = ?, started = ?, "
+                    "attempts = attempts + 1, engine = ?, error = NULL WHERE id = ?",
+                    (owner, now, now, engine if len(taken) > 1 else "sequential", run_id),
+                )
+        return taken
+
+    def holds(self, run_id: int, owner: str) -> bool:
+        """Whether ``owner`` still holds ``run_id`` (no other process took it over)."""
+        with self._connect() as db:
+            row = db.execute("SELECT status, owner FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return row is not None and row[0] == "running" and row[1] == owner
+
     @staticmethod
     def _clear_results(db: sqlite3.Connection, run_id: int) -> None:
         for table in ("metrics", "histograms", "diagnostics"):
@@ -254,10 +305,15 @@ class Store:
         seconds: float,
         versions: Mapping[str, str],
         diverged_step: int | None = None,
+        engine: str | None = None,
     ) -> None:
-        """Write every result of a run and its final status in one transaction."""
+        """Write every result of a run and its final status in one transaction; the
+        results replace any earlier ones, so writing a run twice never duplicates rows.
+        ``engine`` records which engine trained it, when that differs from the claim's."""
         with self._transaction() as db:
             self._clear_results(db, run_id)
+            if engine is not None:
+                db.execute("UPDATE runs SET engine = ? WHERE id = ?", (engine, run_id))
             db.executemany(
                 "INSERT INTO metrics (run_id, step, name, value) VALUES (?, ?, ?, ?)",
                 [(run_id, step, name, _real(value)) for step, name, value in metrics],

@@ -107,6 +107,11 @@ class TrainSpec(_Strict):
     schedule: Literal["constant", "cosine"] = "constant"
     histogram_steps: list[int] = Field(default_factory=list)
     diagnose: bool = True
+    # "per_model": each run shuffles with its own seed; "shared": every run of the sweep
+    # sees the same minibatches (drawn with order_seed), so a stacked engine can run the
+    # first layer of all its models as one matrix product.
+    data_order: Literal["per_model", "shared"] = "per_model"
+    order_seed: int = Field(default=0, ge=0, le=2**63 - 1)
 
     @model_validator(mode="after")
     def _within(self) -> TrainSpec:

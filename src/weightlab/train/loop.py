@@ -49,6 +49,8 @@ class RunOutput:
     final: dict[str, Any] = field(default_factory=dict)
     diverged_step: int | None = None
     seconds: float = 0.0
+    # The final parameters (on the CPU; not stored, for comparisons and inspection).
+    parameters: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def versions() -> dict[str, str]:
@@ -79,7 +81,7 @@ def _optimizer(spec: Mapping[str, Any], params: list[nn.Parameter]) -> torch.opt
     return cls(params, lr=lr, betas=betas, weight_decay=wd)
 
 
-def _cosine(steps: int) -> Callable[[int], float]:
+def cosine_factor(steps: int) -> Callable[[int], float]:
     return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, steps) / steps))
 
 
@@ -105,7 +107,7 @@ def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str) -> 
     return total / len(x), score / len(x)
 
 
-def _weight_histograms(
+def weight_histograms(
     step: int, named: Sequence[tuple[str, torch.Tensor]]
 ) -> list[tuple[int, str, str, float, float, list[int]]]:
     """One histogram per layer, and one named ``*`` over every selected weight; each
@@ -122,7 +124,7 @@ def _weight_histograms(
     return out
 
 
-def _diagnose(
+def diagnose_step(
     model: nn.Module, x: torch.Tensor, step: int, seed: int
 ) -> tuple[dict[str, Any], list[tuple[int, str, str, float, float, list[int]]]]:
     m = measure(model, x, generator=torch.Generator().manual_seed(seed))
@@ -149,7 +151,7 @@ def _diagnose(
     return {"layers": layers}, hists
 
 
-def _selection(data: Dataset, model: nn.Module) -> dict[str, float]:
+def selection_metrics(data: Dataset, model: nn.Module) -> dict[str, float]:
     """Precision and recall of the features the first layer still uses (any weight
     exactly nonzero) against the dataset's true informative features."""
     informative = data.info.get("informative")
@@ -164,6 +166,32 @@ def _selection(data: Dataset, model: nn.Module) -> dict[str, float]:
         "selection_precision": hit / len(used) if used else 0.0,
         "selection_recall": hit / len(truth) if truth else 0.0,
     }
+
+
+def data_order_generator(config: RunConfig, init_gen: torch.Generator) -> torch.Generator:
+    """Where a run's minibatch order comes from: its own generator, continued after the
+    init (``data_order: per_model``), or one seeded with ``order_seed`` that every run of
+    the sweep shares (``data_order: shared``)."""
+    if config.train.get("data_order", "per_model") == "shared":
+        return torch.Generator().manual_seed(int(config.train.get("order_seed", 0)))
+    return init_gen
+
+
+def finalize(
+    out: RunOutput, last: dict[str, float], data: Dataset, model: nn.Module, steps_done: int
+) -> None:
+    """The run's final metrics: its last evaluation, feature selection, steps done, the
+    divergence step, and the smallest fraction of distinct hidden units at the end."""
+    out.final = {**last, **selection_metrics(data, model), "steps_done": steps_done}
+    out.parameters = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    if out.status == "diverged":
+        out.final["diverged_step"] = out.diverged_step
+    diag = out.diagnostics[-1][1]["layers"] if out.diagnostics else []
+    hidden = list(diag[:-1]) or diag
+    if hidden:
+        out.final["min_distinct_units_fraction"] = min(
+            layer["distinct_units"] / layer["units"] for layer in hidden
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -212,7 +240,7 @@ def train_run(
     stepper: Any = RegularizedOptimizer(optimizer, rule, weights) if rule is not None else optimizer
     steps = int(config.train["steps"])
     scheduler = (
-        torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine(steps))
+        torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_factor(steps))
         if config.train["schedule"] == "cosine"
         else None
     )
@@ -249,9 +277,9 @@ def train_run(
             row[f"zeros/{name}"] = float((w.detach() == 0).float().mean())
         out.metrics += [(step, k, v) for k, v in row.items()]
         if step in hist_steps:
-            out.histograms += _weight_histograms(step, selected)
+            out.histograms += weight_histograms(step, selected)
         if step in (0, steps) and config.train["diagnose"]:
-            summary, hists = _diagnose(model, diag_x, step, config.seed)
+            summary, hists = diagnose_step(model, diag_x, step, config.seed)
             out.diagnostics.append((step, summary))
             out.histograms += hists
         if on_step is not None:
@@ -259,14 +287,15 @@ def train_run(
         return row
 
     last = record(0)
-    order = torch.randperm(len(x_train), generator=gen)
+    order_gen = data_order_generator(config, gen)
+    order = torch.randperm(len(x_train), generator=order_gen)
     cursor = 0
     model.train()
     for step in range(1, steps + 1):
         if should_stop is not None and should_stop():
             raise KeyboardInterrupt
         if cursor + batch > len(x_train):
-            order, cursor = torch.randperm(len(x_train), generator=gen), 0
+            order, cursor = torch.randperm(len(x_train), generator=order_gen), 0
         idx = order[cursor : cursor + batch].to(device)
         cursor += batch
         loss = _loss(model(x_train[idx]), y_train[idx], data.task)
@@ -282,14 +311,6 @@ def train_run(
             scheduler.step()
         if step % eval_every == 0 or step == steps or step in hist_steps:
             last = record(step)
-    out.final = {**last, **_selection(data, model), "steps_done": step if steps else 0}
-    if out.status == "diverged":
-        out.final["diverged_step"] = out.diverged_step
-    diag = out.diagnostics[-1][1]["layers"] if out.diagnostics else []
-    hidden = [layer for layer in diag[:-1]] or diag
-    if hidden:
-        out.final["min_distinct_units_fraction"] = min(
-            layer["distinct_units"] / layer["units"] for layer in hidden
-        )
+    finalize(out, last, data, model, step if steps else 0)
     out.seconds = time.perf_counter() - start_time
     return out

@@ -1,0 +1,195 @@
+"""Engines and backends: the same sweep gives the same results in this process, on worker
+processes and on a Ray cluster; the driver alone writes, chunks are idempotent."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from weightlab.store import Store
+from weightlab.sweep import load_spec
+from weightlab.sweep.backends import ChunkResult, InProcess, train_chunk
+from weightlab.sweep.runner import (
+    SweepSummary,
+    _Driver,
+    _require_stackable,
+    final_metrics,
+    prepare,
+    run_sweep,
+)
+
+SPEC: dict[str, Any] = {
+    "name": "backends",
+    "dataset": {"name": "circle", "n_samples": 200},
+    "model": {"arch": "mlp", "hidden": [16, 16], "activation": "tanh"},
+    "init": ["xavier_normal", "he_normal"],
+    "regularization": ["none", "l2(1e-3)", "l1(1e-3)"],
+    "optimizer": {"name": "adam", "lr": 1e-2},
+    "train": {"steps": 60, "batch_size": 20, "eval_every": 20},
+    "seeds": [0, 1],
+}
+COMPARED = ("train_loss", "val_loss", "val_acc", "gap", "sparsity_zero", "penalty")
+
+
+def _finals(store: Store) -> dict[str, dict[str, Any]]:
+    return {row["label"]: row for row in final_metrics(store, "backends")}
+
+
+def _assert_same_finals(a: Store, b: Store) -> None:
+    fa, fb = _finals(a), _finals(b)
+    assert fa.keys() == fb.keys() and len(fa) == 12
+    for label, row in fa.items():
+        for key in COMPARED:
+            assert fb[label][key] == pytest.approx(row[key], rel=1e-5, abs=1e-6), (label, key)
+
+
+def _engines(store: Store) -> list[str]:
+    with sqlite3.connect(store.path) as db:
+        return [e for (e,) in db.execute("SELECT engine FROM runs ORDER BY id")]
+
+
+@pytest.fixture(scope="module")
+def sequential_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = Store(tmp_path_factory.mktemp("sequential"))
+    run_sweep(load_spec(SPEC), store, engine="sequential")
+    return store
+
+
+def test_the_stacked_engine_in_process_gives_the_sequential_results(
+    tmp_path: Path, sequential_store: Store
+) -> None:
+    store = Store(tmp_path)
+    summary = run_sweep(load_spec(SPEC), store, engine="auto", chunk_size=5)
+    assert len(summary.trained) == 12 and not summary.failed
+    assert _engines(sequential_store) == ["sequential"] * 12
+    # Chunks of 5, 5 and 2 runs: every run stacked, and the engine recorded per run.
+    assert _engines(store) == ["stacked"] * 12
+    _assert_same_finals(sequential_store, store)
+    assert len(store.metrics(1)["val_loss"]) == len(sequential_store.metrics(1)["val_loss"])
+
+
+def test_a_lone_run_trains_sequentially(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    run_sweep(load_spec({**SPEC, "seeds": [0], "init": "he_normal"}), store, chunk_size=1)
+    assert set(_engines(store)) == {"sequential"}
+
+
+@pytest.mark.slow
+def test_local_worker_processes_give_the_same_results(
+    tmp_path: Path, sequential_store: Store
+) -> None:
+    store = Store(tmp_path)
+    summary = run_sweep(load_spec(SPEC), store, backend="local", workers=2, chunk_size=4)
+    assert len(summary.trained) == 12 and summary.skipped == 0
+    assert _engines(store) == ["stacked"] * 12
+    _assert_same_finals(sequential_store, store)
+    again = run_sweep(load_spec(SPEC), store, backend="local", workers=2)
+    assert again.skipped == 12 and not again.trained
+
+
+@pytest.mark.slow
+def test_a_real_ray_cluster_gives_the_local_results(
+    tmp_path: Path, sequential_store: Store
+) -> None:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        store = Store(tmp_path)
+        summary = run_sweep(load_spec(SPEC), store, backend="ray", workers=2, chunk_size=3)
+        assert len(summary.trained) == 12 and not summary.failed
+        _assert_same_finals(sequential_store, store)
+        with sqlite3.connect(store.path) as db:
+            attempts = [a for (a,) in db.execute("SELECT attempts FROM runs")]
+        assert attempts == [1] * 12
+    finally:
+        ray.shutdown()
+
+
+class _Flaky(InProcess):
+    """Delivers the first chunk twice, and loses the second chunk."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.workers = 2
+
+    def submit(self, configs: list[dict[str, Any]], stacked: bool) -> int:
+        self.calls += 1
+        ticket = super().submit(configs, stacked)
+        if self.calls == 2:
+            self._done[ticket] = []  # lost: result() raises below
+        return ticket
+
+    def result(self, ticket: int) -> list[ChunkResult]:
+        results = super().result(ticket)
+        if not results:
+            raise ConnectionError("worker died")
+        return results
+
+
+def test_a_lost_chunk_gives_its_runs_back_and_a_duplicate_writes_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    spec = load_spec(SPEC)
+    store = Store(tmp_path)
+    configs, _ = prepare(spec)
+    store.add_sweep(spec.name, {}, [(c.hash(), c.label(), c.to_dict()) for c in configs])
+    summary = SweepSummary(spec.name, 12)
+    driver = _Driver(spec.name, store, "auto", 3, summary, None, 6, None)
+    executor = _Flaky()
+    driver.run_on(executor, None)
+    statuses = [r.status for r in store.runs(spec.name)]
+    assert statuses.count("done") == 3 and statuses.count("interrupted") == 3
+    assert all("chunk lost" in error for _, error in summary.failed) and len(summary.failed) == 3
+    # A duplicate delivery of a chunk already written changes nothing.
+    first = store.runs(spec.name)[0]
+    before = store.metrics(first.id)
+    duplicate = train_chunk([first.config], "cpu", False)
+    driver.write(first.id, configs[0], duplicate[0])
+    assert store.metrics(first.id) == before and store.runs(spec.name)[0].status == "done"
+    # The next invocation trains what was given back and what was never started.
+    rerun = run_sweep(spec, store)
+    assert rerun.skipped == 3 and len(rerun.trained) == 9
+    assert all(r.status == "done" for r in store.runs(spec.name))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"engine": "fast"},
+            r"'engine' parameter of run must be one of 'auto', 'sequential', 'stacked'\. Got 'fast'",
+        ),
+        (
+            {"backend": "slurm"},
+            r"'backend' parameter of run must be one of 'inprocess', 'local', 'ray'\. Got 'slurm'",
+        ),
+        (
+            {"workers": 0},
+            r"'workers' parameter of run must be an int in \[1, 4096\] or None\. Got 0",
+        ),
+        (
+            {"chunk_size": 0},
+            r"'chunk_size' parameter of run must be an int in \[1, 4096\] or None\. Got 0",
+        ),
+    ],
+)
+def test_bad_engine_settings_are_named(
+    tmp_path: Path, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        run_sweep(load_spec(SPEC), Store(tmp_path), **kwargs)
+
+
+def test_forcing_the_stacked_engine_on_a_cnn_says_why_not() -> None:
+    config = prepare(load_spec(SPEC))[0][0]
+    cnn = dataclasses.replace(config, model={**config.model, "arch": "cnn"})
+    with pytest.raises(
+        ValueError,
+        match=r"'engine' parameter of run must be 'auto' or 'sequential' for runs that cannot stack\. Got 'stacked' \(arch 'cnn' is not one of mlp, linear, logistic\)",
+    ):
+        _require_stackable([config, cnn])
