@@ -198,30 +198,8 @@ class Store:
         """Atomically take the next unfinished run: pending, interrupted, failed, or held
         by a process that died; mark it running.  ``exclude`` skips runs this process
         already tried.  None when nothing is left."""
-        now = time.time()
-        with self._transaction() as db:
-            rows = db.execute(
-                "SELECT r.id, r.config, r.status, r.owner, r.heartbeat FROM runs r "
-                "JOIN sweeps s ON s.id = r.sweep_id WHERE s.name = ? AND r.status IN "
-                "('pending', 'running', 'interrupted', 'failed') ORDER BY r.id",
-                (sweep,),
-            ).fetchall()
-            for run_id, config, status, holder, heartbeat in rows:
-                if run_id in exclude:
-                    continue
-                stale = status == "running" and (
-                    not _alive(holder) or (heartbeat or 0) < now - STALE_SECONDS
-                )
-                if status == "running" and not stale:
-                    continue
-                self._clear_results(db, run_id)
-                db.execute(
-                    "UPDATE runs SET status = 'running', owner = ?, heartbeat = ?, started = ?, "
-                    "attempts = attempts + 1, engine = ?, error = NULL WHERE id = ?",
-                    (owner, now, now, engine, run_id),
-                )
-                return int(run_id), json.loads(config)
-        return None
+        taken = self._claim(sweep, owner, lambda raw: None, 1, engine, exclude)
+        return taken[0] if taken else None
 
     def claim_group(
         self,
@@ -229,12 +207,25 @@ class Store:
         owner: str,
         group: Callable[[dict[str, Any]], str | None],
         limit: int,
-        engine: str = "stacked",
+        engine: str | None = None,
         exclude: set[int] | frozenset[int] = frozenset(),
     ) -> list[tuple[int, dict[str, Any]]]:
         """Atomically take up to ``limit`` unfinished runs that ``group`` puts together
         with the first one available (a run whose group is None comes alone); mark them
-        running under ``owner``.  Empty when nothing is left."""
+        running under ``owner``, with ``engine`` (by default ``stacked``, or ``sequential``
+        when only one is taken).
+        Empty when nothing is left."""
+        return self._claim(sweep, owner, group, limit, engine, exclude)
+
+    def _claim(
+        self,
+        sweep: str,
+        owner: str,
+        group: Callable[[dict[str, Any]], str | None],
+        limit: int,
+        engine: str | None,
+        exclude: set[int] | frozenset[int],
+    ) -> list[tuple[int, dict[str, Any]]]:
         now = time.time()
         taken: list[tuple[int, dict[str, Any]]] = []
         with self._transaction() as db:
@@ -259,12 +250,13 @@ class Store:
                     continue
                 key = this
                 taken.append((int(run_id), decoded))
+            recorded = engine or ("stacked" if len(taken) > 1 else "sequential")
             for run_id, _ in taken:
                 self._clear_results(db, run_id)
                 db.execute(
                     "UPDATE runs SET status = 'running', owner = ?, heartbeat = ?, started = ?, "
                     "attempts = attempts + 1, engine = ?, error = NULL WHERE id = ?",
-                    (owner, now, now, engine if len(taken) > 1 else "sequential", run_id),
+                    (owner, now, now, recorded, run_id),
                 )
         return taken
 
