@@ -1,0 +1,547 @@
+"""The same tiny model trained in torch, Keras and MLX: weight trajectories to compare.
+
+Each trainer starts from the same weights, takes the same batches in the same order, and
+records every weight after every step.  The setting is written as the translator reads it
+(``"keras:Adam(learning_rate=0.01) + L2(1e-4)"``), and each framework builds its own real
+objects from it (``keras.optimizers.Adam``, ``keras.regularizers.L2`` on the layers,
+``torch.optim.AdamW``, ``mlx.optimizers.SGD``, ...), so two trajectories agree exactly when
+the two settings mean the same update.
+
+The model: ``Linear → tanh → Linear → ...`` with weights in torch's layout (``"0.weight"``
+``[out, in]``, ``"0.bias"`` ``[out]``, ``"1.weight"``, ...), and a mean-squared-error or
+cross-entropy loss averaged over the batch.
+
+Example:
+    >>> problem = make_problem((3, 2), steps=2)
+    >>> path = trajectory("torch:SGD(lr=0.1, weight_decay=0.02)", problem)
+    >>> len(path), sorted(path[0])
+    (3, ['0.bias', '0.weight'])
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from weightlab._optional import require
+from weightlab._validate import POSITIVE, Interval, OneOf, Satisfies, check, fail
+from weightlab.init.schemes import REGISTRY
+from weightlab.interop.translate import LR, TRUNC_STD, Call, decouples, parse_setting
+from weightlab.regularize import (
+    RegularizedOptimizer,
+    decoupled_decay,
+    l1,
+    l2,
+    param_groups,
+    select_params,
+)
+
+__all__ = [
+    "LOSSES",
+    "Batch",
+    "Problem",
+    "Weights",
+    "draw_init",
+    "make_problem",
+    "max_difference",
+    "trajectory",
+]
+
+Weights = dict[str, np.ndarray]
+Batch = tuple[np.ndarray, np.ndarray]
+LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Initial weights, batches in their fixed order, and the loss.
+
+    Attributes:
+        init: ``"{i}.weight"`` ``[out, in]`` and ``"{i}.bias"`` ``[out]`` for each layer,
+            float32.
+        batches: ``(x [batch, in], y)`` pairs; ``y`` is ``[batch, out]`` floats for
+            ``"mse"`` and ``[batch]`` class indices for ``"cross_entropy"``.
+        loss: ``"mse"`` or ``"cross_entropy"``, both averaged over the batch.
+    """
+
+    init: Mapping[str, np.ndarray]
+    batches: tuple[Batch, ...]
+    loss: str = "mse"
+
+    @property
+    def layers(self) -> int:
+        return len(self.init) // 2
+
+
+_PROBLEM_TABLE = {
+    "sizes": Satisfies(
+        lambda v: (
+            isinstance(v, (tuple, list))
+            and len(v) >= 2
+            and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in v)
+        ),
+        "a sequence of at least two positive ints (input, hidden..., output)",
+    ),
+    "steps": Interval(1, math.inf, "left", integer=True),
+    "batch_size": Interval(1, math.inf, "left", integer=True),
+    "loss": OneOf(LOSSES),
+    "seed": Interval(0, math.inf, "left", integer=True),
+}
+
+
+def make_problem(
+    sizes: Sequence[int] = (4, 3),
+    *,
+    steps: int = 20,
+    batch_size: int = 8,
+    loss: str = "mse",
+    seed: int = 0,
+) -> Problem:
+    """A small random problem: LeCun-scaled weights, nonzero biases (so that decaying or
+    sparing them shows), Gaussian inputs and targets from a random teacher.
+
+    Args:
+        sizes: layer widths ``(in, hidden..., out)``; ``(4, 3)`` is one Linear layer.
+        steps: number of batches (training steps).
+        batch_size: rows per batch.
+        loss: ``"mse"`` or ``"cross_entropy"``.
+        seed: seed of the NumPy generator that draws everything.
+
+    Example:
+        >>> p = make_problem((4, 5, 3), steps=3, loss="cross_entropy")
+        >>> p.init["1.weight"].shape, p.batches[0][1].dtype
+        ((3, 5), dtype('int64'))
+    """
+    values = {"sizes": sizes, "steps": steps, "batch_size": batch_size, "loss": loss}
+    check("make_problem", {**values, "seed": seed}, _PROBLEM_TABLE)
+    rng = np.random.default_rng(seed)
+    init: Weights = {}
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        init[f"{i}.weight"] = (rng.standard_normal((n_out, n_in)) / math.sqrt(n_in)).astype(
+            np.float32
+        )
+        init[f"{i}.bias"] = (0.5 * rng.standard_normal(n_out)).astype(np.float32)
+    teacher = rng.standard_normal((sizes[0], sizes[-1]))
+    batches = []
+    for _ in range(steps):
+        x = rng.standard_normal((batch_size, sizes[0]))
+        scores = np.tanh(x @ teacher) + 0.1 * rng.standard_normal((batch_size, sizes[-1]))
+        y = scores.argmax(axis=1) if loss == "cross_entropy" else scores.astype(np.float32)
+        batches.append((x.astype(np.float32), y))
+    return Problem(init, tuple(batches), loss)
+
+
+def trajectory(setting: str, problem: Problem, *, lr: float = 0.1) -> list[Weights]:
+    """Train ``problem`` with ``setting`` in its framework; weights before and after each
+    step (``len(problem.batches) + 1`` entries, torch layout).
+
+    Args:
+        setting: optimizer, penalties and steps as :func:`weightlab.interop.translate.
+            parse_setting` reads them, e.g. ``"mlx:AdamW(learning_rate=0.01)"``.  Without an
+            optimizer the framework's plain SGD is used.
+        problem: start, batches and loss (:func:`make_problem`).
+        lr: the learning rate where the setting gives none (or writes ``lr=lr``).
+
+    Raises:
+        ValueError: a setting that is not an optimizer or penalty, or a bad ``lr``.
+        weightlab._optional.MissingExtraError: Keras or MLX is not installed.
+    """
+    check("trajectory", {"lr": lr}, {"lr": POSITIVE})
+    calls = parse_setting(setting, "trajectory", "setting")
+    if any(c.component.kind in ("init", "dropout") for c in calls):
+        expected = "an optimizer, penalty or decay setting (not an initializer or dropout)"
+        raise fail("trajectory", "setting", expected, setting)
+    framework = calls[0].framework
+    if framework not in _TRAINERS:
+        raise fail("trajectory", "setting", "a torch, keras or mlx setting", setting)
+    return _TRAINERS[framework](calls, problem, lr)
+
+
+def max_difference(
+    a: Sequence[Mapping[str, np.ndarray]], b: Sequence[Mapping[str, np.ndarray]]
+) -> float:
+    """Largest absolute difference between two trajectories over all steps and weights."""
+    if len(a) != len(b):
+        raise fail("max_difference", "b", f"a trajectory of {len(a)} steps", len(b))
+    return max(
+        float(np.max(np.abs(np.asarray(x[k], np.float64) - np.asarray(y[k], np.float64))))
+        for x, y in zip(a, b, strict=True)
+        for k in x
+    )
+
+
+# ---------------------------------------------------------------------------
+# Shared helpers.
+
+
+def _args(call: Call, lr: float) -> dict[str, Any]:
+    """The call's arguments with ``lr=lr`` replaced and translator-only ones dropped."""
+    return {k: (lr if v == LR else v) for k, v in call.args if k != "on"}
+
+
+def _optimizer(calls: Sequence[Call]) -> Call | None:
+    return next((c for c in calls if c.component.kind == "optimizer"), None)
+
+
+def _uncorrection(opt: Call | None, lr: float, step: int) -> tuple[float, float]:
+    """``c = (1 − β₁ᵗ)/√(1 − β₂ᵗ)`` and ``√(1 − β₂ᵗ)`` for Adam at ``step``."""
+    assert opt is not None
+    args = _args(opt, lr)
+    b1, b2 = args["betas"] if "betas" in args else (args["beta_1"], args["beta_2"])
+    root = math.sqrt(1.0 - b2**step)
+    return (1.0 - b1**step) / root, root
+
+
+# ---------------------------------------------------------------------------
+# torch
+
+
+class _TorchNet(nn.Module):
+    def __init__(self, init: Mapping[str, np.ndarray], layers: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList()
+        for i in range(layers):
+            w = torch.from_numpy(np.array(init[f"{i}.weight"], np.float32))
+            layer = nn.Linear(w.shape[1], w.shape[0])
+            with torch.no_grad():
+                layer.weight.copy_(w)
+                layer.bias.copy_(torch.from_numpy(np.array(init[f"{i}.bias"], np.float32)))
+            self.layers.append(layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = torch.tanh(x)
+        return x
+
+
+def _torch_weights(model: _TorchNet) -> Weights:
+    return {
+        name.removeprefix("layers."): p.detach().numpy().copy()
+        for name, p in model.named_parameters()
+    }
+
+
+def _torch_selected(model: nn.Module, on: str) -> list[torch.Tensor]:
+    return [p for _, p in select_params(model, biases=on == "all")]
+
+
+def _torch_optimizer(calls: Sequence[Call], model: nn.Module, lr: float) -> Any:
+    """The setting's optimizer (plain SGD without one), wrapped by its decay steps."""
+    opt_call = _optimizer(calls)
+    if opt_call is None:
+        optimizer: Any = torch.optim.SGD(model.parameters(), lr=lr)
+    else:
+        args = _args(opt_call, lr)
+        params: Any = model.parameters()
+        if opt_call.arg("on") == "kernels":
+            params = param_groups(model, args.pop("weight_decay"))
+        optimizer = getattr(torch.optim, opt_call.name)(params, **args)
+    for call in calls:
+        if call.name == "decoupled_decay":
+            chosen = _torch_selected(model, call.arg("on"))
+            optimizer = RegularizedOptimizer(optimizer, decoupled_decay(call.arg("rate")), chosen)
+    return optimizer
+
+
+def _torch_penalties(calls: Sequence[Call], model: nn.Module) -> list[Callable[[], torch.Tensor]]:
+    penalties: list[Callable[[], torch.Tensor]] = []
+    for call in calls:
+        if call.name in ("penalty_l1", "penalty_l2"):
+            chosen, s = _torch_selected(model, call.arg("on")), call.arg("strength")
+            if call.name == "penalty_l1":
+                penalties.append(functools.partial(l1, chosen, s))
+            else:
+                penalties.append(functools.partial(l2, chosen, s, convention="sum_sq"))
+    return penalties
+
+
+def _torch(calls: Sequence[Call], problem: Problem, lr: float) -> list[Weights]:
+    model = _TorchNet(problem.init, problem.layers)
+    optimizer = _torch_optimizer(calls, model, lr)
+    penalties = _torch_penalties(calls, model)
+    opt_call = _optimizer(calls)
+    uncorrected = any(c.name == "no_bias_correction" for c in calls)
+    groups = optimizer.param_groups if uncorrected else []
+    base = [(g["lr"], g["eps"], g["weight_decay"]) for g in groups]
+    loss_fn = _torch_loss(problem.loss)
+    path = [_torch_weights(model)]
+    for step, (x, y) in enumerate(problem.batches, start=1):
+        optimizer.zero_grad()
+        loss = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(np.asarray(y)))
+        for penalty in penalties:
+            loss = loss + penalty()
+        loss.backward()  # type: ignore[no-untyped-call]
+        if uncorrected:
+            # MLX's uncorrected Adam: lr·c, eps/√(1 − β₂ᵗ), and a decoupled decay / c.
+            c, root = _uncorrection(opt_call, lr, step)
+            decoupled = opt_call is not None and decouples(opt_call)
+            for group, (g_lr, g_eps, g_wd) in zip(optimizer.param_groups, base, strict=True):
+                wd = g_wd / c if decoupled else g_wd
+                group.update(lr=g_lr * c, eps=g_eps / root, weight_decay=wd)
+        optimizer.step()
+        path.append(_torch_weights(model))
+    return path
+
+
+def _torch_loss(loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    if loss == "cross_entropy":
+        return torch.nn.functional.cross_entropy
+    return torch.nn.functional.mse_loss
+
+
+# ---------------------------------------------------------------------------
+# Keras
+
+
+def _keras_module() -> ModuleType:
+    # weightlab runs on torch, so Keras does too unless the user chose a backend.
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    return require("keras", "keras", "Keras trajectories")
+
+
+def _keras_numpy(keras: ModuleType, x: Any) -> np.ndarray:
+    """A Keras tensor or variable as a NumPy copy (torch tensors directly: Keras' own
+    conversion warns under NumPy 2 on the torch backend)."""
+    value = getattr(x, "value", x)
+    if isinstance(value, torch.Tensor):
+        return np.array(value.detach().cpu().numpy())
+    return np.array(keras.ops.convert_to_numpy(x))
+
+
+def _keras_regularizer(keras: ModuleType, l1: float, l2: float) -> Any:
+    if l1 and l2:
+        return keras.regularizers.L1L2(l1=l1, l2=l2)
+    if l1:
+        return keras.regularizers.L1(l1)
+    if l2:
+        return keras.regularizers.L2(l2)
+    return None
+
+
+def _keras_regularizers(keras: ModuleType, calls: Sequence[Call]) -> tuple[Any, Any]:
+    """Kernel and bias regularizers: the setting's L1/L2 strengths summed per target."""
+    strength = {(target, key): 0.0 for target in ("kernel", "bias") for key in ("l1", "l2")}
+    for call in calls:
+        if call.component.kind == "regularizer":
+            for key in ("l1", "l2"):
+                value = dict(call.args).get(key, 0.0)
+                strength["kernel", key] += value
+                if call.arg("on") == "all":
+                    strength["bias", key] += value
+    return (
+        _keras_regularizer(keras, strength["kernel", "l1"], strength["kernel", "l2"]),
+        _keras_regularizer(keras, strength["bias", "l1"], strength["bias", "l2"]),
+    )
+
+
+def _keras_optimizer(keras: ModuleType, opt_call: Call | None, lr: float) -> Any:
+    if opt_call is None:
+        return keras.optimizers.SGD(learning_rate=lr)
+    optimizer = getattr(keras.optimizers, opt_call.name)(**_args(opt_call, lr))
+    if opt_call.arg("weight_decay") and opt_call.arg("on") == "kernels":
+        optimizer.exclude_from_weight_decay(var_names=["bias"])
+    return optimizer
+
+
+def _keras(calls: Sequence[Call], problem: Problem, lr: float) -> list[Weights]:
+    keras = _keras_module()
+    kernel_reg, bias_reg = _keras_regularizers(keras, calls)
+    n_in = problem.init["0.weight"].shape[1]
+    layers = []
+    for i in range(problem.layers):
+        w = np.array(problem.init[f"{i}.weight"], np.float32)
+        activation = "tanh" if i < problem.layers - 1 else None
+        layers.append(
+            keras.layers.Dense(
+                w.shape[0],
+                activation=activation,
+                kernel_regularizer=kernel_reg,
+                bias_regularizer=bias_reg,
+            )
+        )
+    model = keras.Sequential([keras.Input((n_in,)), *layers])
+    for i, layer in enumerate(layers):
+        layer.kernel.assign(np.array(problem.init[f"{i}.weight"], np.float32).T)
+        layer.bias.assign(np.array(problem.init[f"{i}.bias"], np.float32))
+    opt_call = _optimizer(calls)
+    optimizer = _keras_optimizer(keras, opt_call, lr)
+    base_lr = lr if opt_call is None else _args(opt_call, lr)["learning_rate"]
+    base_wd = optimizer.weight_decay
+    loss: Any = "mse"
+    if problem.loss == "cross_entropy":
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
+    uncorrected = any(c.name == "no_bias_correction" for c in calls)
+
+    def weights() -> Weights:
+        out: Weights = {}
+        for i, layer in enumerate(layers):
+            out[f"{i}.weight"] = _keras_numpy(keras, layer.kernel).T.copy()
+            out[f"{i}.bias"] = _keras_numpy(keras, layer.bias)
+        return out
+
+    path = [weights()]
+    for step, (x, y) in enumerate(problem.batches, start=1):
+        if uncorrected:
+            # MLX's uncorrected Adam: Keras' ε̂ already sits on √v; scale lr, unscale decay.
+            c, _ = _uncorrection(opt_call, lr, step)
+            optimizer.learning_rate = base_lr * c
+            if base_wd:
+                optimizer.weight_decay = base_wd / c
+        model.train_on_batch(x, y)
+        path.append(weights())
+    return path
+
+
+# ---------------------------------------------------------------------------
+# MLX
+
+
+def _mlx(calls: Sequence[Call], problem: Problem, lr: float) -> list[Weights]:
+    mx = require("mlx.core", "mlx", "MLX trajectories")
+    mnn = require("mlx.nn", "mlx", "MLX trajectories")
+    optim = require("mlx.optimizers", "mlx", "MLX trajectories")
+    linears = []
+    for i in range(problem.layers):
+        w = np.array(problem.init[f"{i}.weight"], np.float32)
+        layer = mnn.Linear(w.shape[1], w.shape[0])
+        layer.weight = mx.array(w)
+        layer.bias = mx.array(np.array(problem.init[f"{i}.bias"], np.float32))
+        linears.append(layer)
+    parts: list[Any] = []
+    for i, layer in enumerate(linears):
+        parts.append(layer)
+        if i < len(linears) - 1:
+            parts.append(mnn.Tanh())
+    model = mnn.Sequential(*parts)
+    opt_call = _optimizer(calls)
+    if opt_call is None:
+        optimizer = optim.SGD(learning_rate=lr)
+    else:
+        optimizer = getattr(optim, opt_call.name)(**_args(opt_call, lr))
+    penalties = [
+        (mx.abs if c.name == "penalty_l1" else mx.square, c.arg("strength"), c.arg("on"))
+        for c in calls
+        if c.name in ("penalty_l1", "penalty_l2")
+    ]
+    decays = [(c.arg("rate"), c.arg("on")) for c in calls if c.name == "decoupled_decay"]
+
+    def loss_fn(x: Any, y: Any) -> Any:
+        out = model(x)
+        if problem.loss == "cross_entropy":
+            loss = mnn.losses.cross_entropy(out, y, reduction="mean")
+        else:
+            loss = mnn.losses.mse_loss(out, y, reduction="mean")
+        for op, s, on in penalties:
+            for layer in linears:
+                loss = loss + s * mx.sum(op(layer.weight))
+                if on == "all":
+                    loss = loss + s * mx.sum(op(layer.bias))
+        return loss
+
+    value_and_grad = mnn.value_and_grad(model, loss_fn)
+
+    def weights() -> Weights:
+        out: Weights = {}
+        for i, layer in enumerate(linears):
+            out[f"{i}.weight"] = np.array(layer.weight)
+            out[f"{i}.bias"] = np.array(layer.bias)
+        return out
+
+    path = [weights()]
+    for x, y in problem.batches:
+        _, grads = value_and_grad(mx.array(x), mx.array(y))
+        for rate, on in decays:
+            shrink = 1 - optimizer.learning_rate * rate
+            for layer in linears:
+                layer.weight = layer.weight * shrink
+                if on == "all":
+                    layer.bias = layer.bias * shrink
+        optimizer.update(model, grads)
+        mx.eval(model.parameters(), optimizer.state)
+        path.append(weights())
+    return path
+
+
+_TRAINERS: dict[str, Callable[[Sequence[Call], Problem, float], list[Weights]]] = {
+    "torch": _torch,
+    "keras": _keras,
+    "mlx": _mlx,
+}
+
+
+# ---------------------------------------------------------------------------
+# Initializers.
+
+
+def draw_init(setting: str, shape: tuple[int, int], *, seed: int = 0) -> np.ndarray:
+    """One draw of an initializer setting by its own framework, in torch's ``[out, in]``
+    layout (Keras draws ``[in, out]`` and the result is transposed).
+
+    Layer defaults (``torch:Linear()``, ``keras:Dense()``, ``mlx:Linear()``) build the
+    layer and return its weight.  ``seed`` seeds torch (through a generator, or a forked
+    RNG for ``Linear``) and Keras initializers; MLX initializers take no key and draw
+    from MLX's global generator, and ``keras:Dense()`` from Keras' global seed state.
+
+    Example:
+        >>> float(draw_init("torch:xavier_normal_()", (300, 200)).std()) > 0.05
+        True
+    """
+    calls = parse_setting(setting, "draw_init", "setting")
+    call = calls[0]
+    if call.component.kind != "init":
+        raise fail("draw_init", "setting", "an initializer setting", setting)
+    out_f, in_f = shape
+    args = dict(call.args)
+    if call.framework in ("torch", "weightlab"):
+        gen = torch.Generator().manual_seed(seed)
+        if call.name == "Linear":
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return np.array(nn.Linear(in_f, out_f).weight.detach().numpy())
+        if call.framework == "weightlab":
+            tensor = REGISTRY[call.name].fn(torch.empty(shape), **args, generator=gen)
+        else:
+            tensor = getattr(torch.nn.init, call.name)(torch.empty(shape), **args, generator=gen)
+        return np.array(tensor.detach().numpy())
+    if call.framework == "keras":
+        keras = _keras_module()
+        if call.name == "Dense":
+            layer = keras.layers.Dense(out_f)
+            layer.build((None, in_f))
+            return np.array(_keras_numpy(keras, layer.kernel).T)
+        init = getattr(keras.initializers, call.name)(**args, seed=seed)
+        return np.array(_keras_numpy(keras, init((in_f, out_f))).T)
+    mx = require("mlx.core", "mlx", "MLX initializers")
+    mnn = require("mlx.nn", "mlx", "MLX initializers")
+    if call.name == "Linear":
+        return np.array(mnn.Linear(in_f, out_f).weight)
+    if call.name == "variance_scaling":
+        return _mlx_variance_scaling(mx, shape, args)
+    return np.array(getattr(mnn.init, call.name)()(mx.zeros(shape), **args))
+
+
+def _mlx_variance_scaling(
+    mx: ModuleType, shape: tuple[int, int], args: Mapping[str, Any]
+) -> np.ndarray:
+    fan_out, fan_in = shape
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[args["mode"]]
+    std = math.sqrt(args["scale"] / n)
+    if args["distribution"] == "truncated_normal":
+        return np.array(std / TRUNC_STD * mx.random.truncated_normal(-2.0, 2.0, shape))
+    if args["distribution"] == "uniform":
+        bound = math.sqrt(3.0) * std
+        return np.array(mx.random.uniform(-bound, bound, shape))
+    return np.array(std * mx.random.normal(shape))

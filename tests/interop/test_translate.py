@@ -1,0 +1,701 @@
+"""The translation table (exact values), the command line, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from weightlab import cli
+from weightlab._validate import ParameterError, ParameterTypeError
+from weightlab.interop.translate import (
+    EPS_TOLERANCE,
+    EXACT_TOLERANCE,
+    Amount,
+    DropoutMeaning,
+    InitMeaning,
+    UpdateMeaning,
+    meaning_of,
+    parse_setting,
+    supported,
+    translate,
+)
+
+# ---------------------------------------------------------------------------
+# The examples the translator exists for.
+
+
+def test_keras_l2_to_torch_sgd_doubles_the_strength() -> None:
+    t = translate("keras:L2(0.01)", to="torch:sgd")
+    assert t.source == "keras:L2(l2=0.01)"
+    assert t.target == "torch"
+    assert t.settings == [
+        "optimizer = torch.optim.SGD(weightlab.regularize.param_groups(model, weight_decay=0.02), lr=lr)"
+    ]
+    assert t.target_setting == "torch:SGD(lr=lr, weight_decay=0.02, on='kernels')"
+    assert t.meaning == UpdateMeaning(coupled=Amount(0.02, 0.0))
+    assert "c = 2·l2" in t.formula and "(weight_decay/2)·Σw²" in t.formula
+    assert "momentum and Adam's moment estimates" in t.explanation
+    assert t.exact and t.tolerance == EXACT_TOLERANCE and not t.caveats
+
+
+def test_torch_adam_weight_decay_to_keras_is_an_l2_regularizer() -> None:
+    t = translate("torch:Adam(weight_decay=1e-4)", to="keras")
+    assert (
+        t.target_setting
+        == "keras:Adam(learning_rate=0.001, epsilon=1e-08) + L2(l2=5e-05, on='all')"
+    )
+    assert t.settings == [
+        "optimizer = keras.optimizers.Adam(learning_rate=0.001, epsilon=1e-08)",
+        "keras.layers.Dense(units, kernel_regularizer=keras.regularizers.L2(l2=5e-05), "
+        "bias_regularizer=keras.regularizers.L2(l2=5e-05))",
+    ]
+    assert "No Keras optimizer option is coupled L2" in t.explanation
+    assert not t.exact and t.tolerance == EPS_TOLERANCE
+    assert any("ε sits in a different place" in c for c in t.caveats)
+
+
+def test_torch_adamw_to_keras_adamw_states_the_eps_difference() -> None:
+    t = translate("torch:AdamW(weight_decay=0.01)", to="keras")
+    assert t.settings == [
+        "optimizer = keras.optimizers.AdamW(learning_rate=0.001, weight_decay=0.01, epsilon=1e-08)"
+    ]
+    assert "Loshchilov & Hutter 2019" in t.explanation
+    assert not t.exact and t.tolerance == EPS_TOLERANCE
+    (caveat,) = t.caveats
+    assert "lr·m̂/(√v̂ + ε̂/√(1 − β₂ᵗ))" in caveat and "31.6× at step 1" in caveat
+    assert t.alternatives == [
+        "optimizer.epsilon = 1e-08 * math.sqrt(1 - 0.999 ** t)  # before training step t = 1, 2, ...: exact"
+    ]
+
+
+def test_mlx_he_normal_is_lecun_scale_in_torch() -> None:
+    t = translate("mlx:he_normal()", to="torch")
+    assert t.settings == ["torch.nn.init.kaiming_normal_(w, nonlinearity='linear')"]
+    assert t.alternatives == ["torch.nn.init.normal_(w, std=math.sqrt(1.0 / fan_in))"]
+    assert t.meaning == InitMeaning("normal", 1.0, "fan_in")
+    assert any("gain 1.0 by default" in c and "gain=math.sqrt(2)" in c for c in t.caveats)
+    assert t.exact
+
+
+def test_keras_glorot_normal_to_torch_needs_a_truncated_scheme() -> None:
+    t = translate("keras:GlorotNormal()", to="torch")
+    assert (
+        t.target_setting
+        == "weightlab:variance_scaling(mode='fan_avg', distribution='truncated_normal')"
+    )
+    assert t.settings == [
+        "weightlab.init.variance_scaling_(w, mode='fan_avg', distribution='truncated_normal')"
+    ]
+    assert t.alternatives[0] == (
+        "std = math.sqrt(1.0 / ((fan_in + fan_out) / 2)) / 0.8796256610342398; "
+        "torch.nn.init.trunc_normal_(w, std=std, a=-2 * std, b=2 * std)"
+    )
+    assert t.alternatives[1].startswith("torch.nn.init.xavier_normal_(w)  # same variance")
+    assert "torch has no truncated" in t.explanation
+    assert any("four standard-normal draws" in c for c in t.caveats)
+
+
+# ---------------------------------------------------------------------------
+# The table, value by value.
+
+TABLE = [
+    # penalties
+    ("keras:L2(0.01)", "torch", "torch:SGD(lr=lr, weight_decay=0.02, on='kernels')"),
+    ("keras:L2(0.01)", "torch:adam", "torch:Adam(lr=lr, weight_decay=0.02, on='kernels')"),
+    (
+        "keras:L2(0.01)",
+        "torch:adamw",
+        "torch:AdamW(lr=lr, weight_decay=0.0) + penalty_l2(strength=0.01)",
+    ),
+    ("keras:L2(0.01, on=all)", "mlx", "mlx:SGD(learning_rate=lr, weight_decay=0.02)"),
+    ("keras:L2(0.01)", "mlx", "mlx:SGD(learning_rate=lr) + penalty_l2(strength=0.01)"),
+    ("keras:L2(0.01)", "keras", "keras:SGD(learning_rate=lr) + L2(l2=0.01)"),
+    ("keras:L1(0.001)", "torch", "torch:SGD(lr=lr) + penalty_l1(strength=0.001)"),
+    (
+        "keras:L1L2(l1=0.001, l2=0.01)",
+        "mlx",
+        "mlx:SGD(learning_rate=lr) + penalty_l2(strength=0.01) + penalty_l1(strength=0.001)",
+    ),
+    (
+        "torch:penalty_l2(0.01) + penalty_l1(0.001)",
+        "keras",
+        "keras:SGD(learning_rate=lr) + L1L2(l1=0.001, l2=0.01)",
+    ),
+    # coupled weight decay
+    (
+        "torch:SGD(lr=0.1, weight_decay=0.02)",
+        "keras",
+        "keras:SGD(learning_rate=0.1, weight_decay=0.02)",
+    ),
+    (
+        "torch:SGD(lr=0.1, momentum=0.9, weight_decay=0.02)",
+        "keras",
+        "keras:SGD(learning_rate=0.1, momentum=0.9) + L2(l2=0.01, on='all')",
+    ),
+    (
+        "torch:SGD(lr=0.1, momentum=0.9, weight_decay=0.02)",
+        "mlx",
+        "mlx:SGD(learning_rate=0.1, momentum=0.9, weight_decay=0.02)",
+    ),
+    ("mlx:SGD(0.1, weight_decay=0.5)", "torch", "torch:SGD(lr=0.1, weight_decay=0.5)"),
+    (
+        "torch:Adam(lr=0.01, weight_decay=0.02)",
+        "mlx",
+        "mlx:Adam(learning_rate=0.01, bias_correction=True) + penalty_l2(strength=0.01, on='all')",
+    ),
+    # decoupled weight decay
+    ("keras:SGD(weight_decay=0.5)", "torch", "torch:SGD(lr=0.01, weight_decay=0.5)"),
+    (
+        "keras:SGD(0.1, momentum=0.9, weight_decay=0.5)",
+        "torch",
+        "torch:SGD(lr=0.1, momentum=0.9) + decoupled_decay(rate=0.5)",
+    ),
+    (
+        "keras:SGD(0.1, momentum=0.9, weight_decay=0.5)",
+        "mlx",
+        "mlx:SGD(learning_rate=0.1, momentum=0.9) + decoupled_decay(rate=0.5)",
+    ),
+    ("keras:AdamW()", "torch", "torch:AdamW(lr=0.001, eps=1e-07, weight_decay=0.004)"),
+    (
+        "keras:Adam(weight_decay=0.01)",
+        "torch",
+        "torch:AdamW(lr=0.001, eps=1e-07, weight_decay=0.01)",
+    ),
+    (
+        "keras:Adam(weight_decay=0.01)",
+        "torch:adam",
+        "torch:Adam(lr=0.001, eps=1e-07) + decoupled_decay(rate=0.01)",
+    ),
+    (
+        "torch:AdamW()",
+        "mlx",
+        "mlx:AdamW(learning_rate=0.001, weight_decay=0.01, bias_correction=True)",
+    ),
+    (
+        "torch:AdamW(weight_decay=0.1, on=kernels)",
+        "keras",
+        "keras:AdamW(learning_rate=0.001, weight_decay=0.1, epsilon=1e-08, on='kernels')",
+    ),
+    (
+        "torch:AdamW(weight_decay=0.1, on=kernels)",
+        "mlx",
+        "mlx:Adam(learning_rate=0.001, bias_correction=True) + decoupled_decay(rate=0.1, on='kernels')",
+    ),
+    (
+        "torch:Adam(weight_decay=0.1, decoupled_weight_decay=True)",
+        "keras",
+        "keras:AdamW(learning_rate=0.001, weight_decay=0.1, epsilon=1e-08)",
+    ),
+    ("mlx:AdamW(0.001, bias_correction=True)", "torch", "torch:AdamW(lr=0.001, weight_decay=0.01)"),
+    (
+        "mlx:AdamW(0.001)",
+        "torch",
+        "torch:AdamW(lr=0.001, weight_decay=0.01) + no_bias_correction()",
+    ),
+    (
+        "mlx:Adam(0.001)",
+        "keras",
+        "keras:Adam(learning_rate=0.001, epsilon=1e-08) + no_bias_correction()",
+    ),
+    ("mlx:AdamW(0.001)", "mlx:adam", "mlx:Adam(learning_rate=0.001) + decoupled_decay(rate=0.01)"),
+    # initializers
+    (
+        "keras:HeNormal()",
+        "torch",
+        "weightlab:variance_scaling(scale=2.0, distribution='truncated_normal')",
+    ),
+    ("keras:HeUniform()", "torch", "torch:kaiming_uniform_(nonlinearity='relu')"),
+    ("keras:LecunNormal()", "mlx", "mlx:variance_scaling(distribution='truncated_normal')"),
+    (
+        "keras:VarianceScaling(distribution=untruncated_normal)",
+        "torch",
+        "torch:kaiming_normal_(nonlinearity='linear')",
+    ),
+    (
+        "keras:VarianceScaling(distribution=normal)",
+        "weightlab",
+        "weightlab:variance_scaling(distribution='truncated_normal')",
+    ),
+    (
+        "torch:xavier_normal_()",
+        "keras",
+        "keras:VarianceScaling(mode='fan_avg', distribution='untruncated_normal')",
+    ),
+    ("torch:xavier_uniform_()", "keras", "keras:GlorotUniform()"),
+    ("torch:kaiming_normal_()", "mlx", "mlx:he_normal(gain=1.4142135623730951)"),
+    ("torch:kaiming_normal_()", "weightlab", "weightlab:he_normal()"),
+    (
+        "torch:kaiming_uniform_(a=2.23606797749979)",
+        "keras",
+        "keras:VarianceScaling(scale=0.3333333333333333, distribution='uniform')",
+    ),
+    ("torch:Linear()", "mlx", "mlx:Linear()"),
+    ("mlx:Linear()", "torch", "torch:Linear()"),
+    ("keras:Dense()", "mlx", "mlx:glorot_uniform()"),
+    ("mlx:glorot_uniform(gain=2.0)", "torch", "torch:xavier_uniform_(gain=2.0)"),
+    (
+        "mlx:he_uniform(mode=fan_out, gain=1.5)",
+        "torch",
+        "weightlab:variance_scaling(scale=2.25, mode='fan_out', distribution='uniform')",
+    ),
+    (
+        "mlx:he_uniform(mode=fan_out, gain=0.5)",
+        "torch",
+        "torch:kaiming_uniform_(a=2.6457513110645907, mode='fan_out')",
+    ),
+    (
+        "weightlab:xavier_fan_in()",
+        "keras",
+        "keras:VarianceScaling(distribution='untruncated_normal')",
+    ),
+    (
+        "weightlab:he_normal(nonlinearity=tanh)",
+        "torch",
+        "torch:kaiming_normal_(nonlinearity='tanh')",
+    ),
+    (
+        "keras:VarianceScaling(scale=3.0, distribution=uniform)",
+        "torch",
+        "weightlab:variance_scaling(scale=3.0, distribution='uniform')",
+    ),
+    # dropout
+    ("torch:Dropout(0.3)", "keras", "keras:Dropout(rate=0.3)"),
+    ("keras:Dropout(0.3)", "mlx", "mlx:Dropout(p=0.3)"),
+    ("mlx:Dropout()", "torch", "torch:Dropout()"),
+]
+
+
+@pytest.mark.parametrize(("source", "to", "expected"), TABLE)
+def test_translation_table(source: str, to: str, expected: str) -> None:
+    assert translate(source, to).target_setting == expected
+
+
+@pytest.mark.parametrize(("source", "to", "expected"), TABLE)
+def test_every_target_setting_reads_back_to_the_same_meaning(
+    source: str, to: str, expected: str
+) -> None:
+    t = translate(source, to)
+    back = meaning_of(parse_setting(t.target_setting))
+    if isinstance(t.meaning, UpdateMeaning):
+        assert isinstance(back, UpdateMeaning)
+        terms = ["l1"]
+        if t.meaning.optimizer == "sgd" and t.meaning.momentum == 0.0:
+            # Plain SGD: coupled and decoupled decay are the same step, and may be swapped.
+            assert back.coupled + back.decoupled == t.meaning.coupled + t.meaning.decoupled
+        else:
+            terms += ["coupled", "decoupled"]
+        for term in terms:
+            got, want = back.term(term), t.meaning.term(term)
+            assert (got.kernel, got.bias) == pytest.approx((want.kernel, want.bias)), term
+        if t.meaning.optimizer is not None:
+            assert (back.optimizer, back.lr, back.momentum) == (
+                t.meaning.optimizer,
+                t.meaning.lr,
+                t.meaning.momentum,
+            )
+            assert back.bias_correction == t.meaning.bias_correction
+    elif isinstance(t.meaning, InitMeaning):
+        assert isinstance(back, InitMeaning)
+        assert (back.distribution, back.mode) == (t.meaning.distribution, t.meaning.mode)
+        assert back.scale == pytest.approx(t.meaning.scale, rel=1e-12)
+    else:
+        assert back == t.meaning == DropoutMeaning(back.p)
+
+
+def test_sources_are_normalized_with_every_default_written_out() -> None:
+    assert translate("torch:AdamW()", "keras").source == (
+        "torch:AdamW(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01)"
+    )
+    assert translate("keras:AdamW()", "torch").source == (
+        "keras:AdamW(learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-07)"
+    )
+    assert translate("mlx:AdamW(1e-3, betas=[0.8, 0.99])", "torch").source == (
+        "mlx:AdamW(learning_rate=0.001, betas=(0.8, 0.99), eps=1e-08, weight_decay=0.01, bias_correction=False)"
+    )
+
+
+def test_keras_sgd_momentum_buffer_note_and_folding_note() -> None:
+    t = translate("keras:SGD(0.1, momentum=0.9, weight_decay=0.01)", "torch")
+    assert "v ← μv − lr·g" in t.explanation
+    assert "RegularizedOptimizer" in t.settings[1]
+    folded = translate("keras:SGD(0.1, weight_decay=0.01)", "torch")
+    assert "Without momentum" in folded.explanation
+    # A penalty alone names no optimizer, so nothing is folded into a decoupled decay.
+    assert translate("keras:L2(0.01)", "keras").target_setting.endswith("+ L2(l2=0.01)")
+
+
+def test_uncorrected_mlx_adam_gets_a_per_step_recipe() -> None:
+    t = translate("mlx:AdamW(learning_rate=0.001, weight_decay=0.01)", "torch")
+    assert t.settings[-2:] == [
+        "c = (1 - 0.9 ** t) / math.sqrt(1 - 0.999 ** t)",
+        "for group, wd in zip(optimizer.param_groups, (0.01,)): group.update(lr=0.001 * c, "
+        "eps=1e-08 / math.sqrt(1 - 0.999 ** t), weight_decay=wd / c)",
+    ]
+    assert t.exact and t.tolerance == EXACT_TOLERANCE
+    k = translate("mlx:AdamW(learning_rate=0.001, weight_decay=0.01)", "keras")
+    assert (
+        k.settings[-1] == "optimizer.learning_rate = 0.001 * c; optimizer.weight_decay = 0.01 / c"
+    )
+    assert k.exact and k.tolerance > EXACT_TOLERANCE and "float32" in k.caveats[0]
+
+
+def test_layer_default_bias_is_carried_over() -> None:
+    t = translate("keras:Dense()", "torch")
+    assert t.settings == ["torch.nn.init.xavier_uniform_(w)", "torch.nn.init.zeros_(layer.bias)"]
+    u = translate("torch:Linear()", "keras")
+    assert u.settings[0] == "keras.initializers.VarianceScaling(scale=1/3, distribution='uniform')"
+    assert "RandomUniform(-1 / math.sqrt(fan_in)" in u.settings[1]
+
+
+def test_code_shows_simple_fractions_and_roots() -> None:
+    assert translate("torch:kaiming_normal_()", "mlx").settings == [
+        "mlx.nn.init.he_normal()(w, gain=math.sqrt(2))"
+    ]
+
+
+def test_dropout_translation_explains_inverted_dropout() -> None:
+    t = translate("torch:Dropout(0.3)", "keras")
+    assert t.settings == ["keras.layers.Dropout(rate=0.3)"]
+    assert "1/(1 − p)" in t.explanation and "Srivastava" in t.explanation
+    assert t.caveats == ["Keras drops only when the layer is called with training=True (fit does)."]
+    assert t.exact and t.tolerance == 0.0
+
+
+def test_json_payload_is_plain_and_complete() -> None:
+    payload = translate("keras:L2(0.01)", "torch:sgd").to_json()
+    text = json.dumps(payload)
+    assert set(payload) == {
+        "source",
+        "target",
+        "settings",
+        "formula",
+        "explanation",
+        "caveats",
+        "exact",
+        "tolerance",
+        "target_setting",
+        "alternatives",
+        "meaning",
+    }
+    assert payload["meaning"]["coupled"] == {"kernel": 0.02, "bias": 0.0}
+    assert "weight_decay=0.02" in text
+
+
+# ---------------------------------------------------------------------------
+# Parsing.
+
+
+def test_parse_setting_binds_positions_defaults_and_prefixless_names() -> None:
+    (call,) = parse_setting("keras:L2(0.01)")
+    assert call.args == (("l2", 0.01), ("on", "kernels"))
+    (call,) = parse_setting("GlorotNormal()")  # only Keras has it
+    assert call.framework == "keras"
+    calls = parse_setting("keras:Adam(1e-3) + L2(1e-4)")
+    assert [c.name for c in calls] == ["Adam", "L2"]
+    (call,) = (
+        parse_setting("torch:SGD(lr=1e+0, momentum=-0.0 + 0.5)")
+        if False
+        else parse_setting("torch:SGD(lr=1e+0)")
+    )
+    assert call.arg("lr") == 1.0
+
+
+def test_supported_lists_every_framework() -> None:
+    names = supported()
+    assert set(names) == {"torch", "keras", "mlx", "weightlab"}
+    assert {"SGD", "Adam", "AdamW", "Dropout", "kaiming_normal_", "Linear"} <= set(names["torch"])
+    assert {"L1", "L2", "L1L2", "GlorotNormal", "VarianceScaling", "Dense"} <= set(names["keras"])
+    assert {"he_normal", "glorot_uniform", "AdamW", "Linear"} <= set(names["mlx"])
+
+
+# ---------------------------------------------------------------------------
+# Bad input: one error format, listing what is supported.
+
+BAD = [
+    (
+        "tf:L2(0.01)",
+        "torch",
+        ParameterError,
+        r"The 'setting' parameter of translate must be a setting written framework:Name\(args\), framework one of 'torch', 'keras', 'mlx', 'weightlab'\. Got 'tf:L2\(0\.01\)'\.",
+    ),
+    (
+        "keras:L3(0.01)",
+        "torch",
+        ParameterError,
+        r"must be a keras setting, one of: SGD, Adam, AdamW, L1, L2, L1L2, .*Got 'keras:L3\(0\.01\)'",
+    ),
+    (
+        "SGD(0.1)",
+        "torch",
+        ParameterError,
+        r"must be prefixed by its framework \(torch:SGD or keras:SGD or mlx:SGD\)",
+    ),
+    (
+        "he_normal()",
+        "torch",
+        ParameterError,
+        r"prefixed by its framework \(mlx:he_normal or weightlab:he_normal\)",
+    ),
+    (
+        "Frobnicate()",
+        "torch",
+        ParameterError,
+        r"must be a known setting written framework:Name\(args\) \(torch: SGD, ",
+    ),
+    (
+        "keras:L2(",
+        "torch",
+        ParameterError,
+        r"with literal arguments, e\.g\. 'keras:L2\(0\.01\)'\. Got 'keras:L2\('",
+    ),
+    ("keras:L2(x + 1)", "torch", ParameterError, r"with literal arguments"),
+    (
+        "torch:SGD(lr=0.1, nesterov=True)",
+        "keras",
+        ParameterError,
+        r"a call using the parameters of torch:SGD \(lr, momentum, weight_decay, on\)",
+    ),
+    ("keras:L2(0.01, l2=0.02)", "torch", ParameterError, r"parameters of keras:L2 \(l2, on\)"),
+    (
+        "mlx:SGD()",
+        "torch",
+        ParameterError,
+        r"parameters of mlx:SGD \(learning_rate, momentum, weight_decay\), giving learning_rate",
+    ),
+    ("keras:Dropout()", "torch", ParameterError, r"giving rate"),
+    (
+        "torch:SGD(lr=-1)",
+        "keras",
+        ParameterError,
+        r"The 'lr' parameter of torch:SGD must be a float > 0 or one of 'lr'\. Got -1\.0\.",
+    ),
+    (
+        "keras:L2(-0.01)",
+        "torch",
+        ParameterError,
+        r"The 'l2' parameter of keras:L2 must be a float >= 0\. Got -0\.01\.",
+    ),
+    (
+        "torch:Dropout(1.0)",
+        "keras",
+        ParameterError,
+        r"The 'p' parameter of torch:Dropout must be a float in \[0, 1\)\. Got 1\.0\.",
+    ),
+    (
+        "torch:Adam(betas=(0.9, 1.0))",
+        "keras",
+        ParameterError,
+        r"The 'betas' parameter of torch:Adam must be a pair of floats in \[0, 1\)",
+    ),
+    (
+        "torch:SGD(on=biases)",
+        "keras",
+        ParameterError,
+        r"The 'on' parameter of torch:SGD must be one of 'all', 'kernels'",
+    ),
+    (
+        "keras:VarianceScaling(distribution=gaussian)",
+        "torch",
+        ParameterError,
+        r"'distribution' parameter of keras:VarianceScaling must be one of 'truncated_normal', 'untruncated_normal', 'uniform', 'normal'",
+    ),
+    (
+        "torch:kaiming_normal_(nonlinearity=gelu)",
+        "keras",
+        ParameterError,
+        r"'nonlinearity' parameter of torch:kaiming_normal_ must be one of 'linear', ",
+    ),
+    (
+        "weightlab:normal(std=0.1)",
+        "torch",
+        ParameterError,
+        r"must be a weightlab setting, one of: variance_scaling, xavier_normal, ",
+    ),
+    (
+        "weightlab:he_normal(mode=fan_avg)",
+        "torch",
+        ParameterError,
+        r"'mode' parameter of weightlab:he_normal must be one of 'fan_in', 'fan_out'",
+    ),
+    ("torch:SGD() + Adam()", "keras", ParameterError, r"a setting with at most one optimizer"),
+    (
+        "keras:GlorotNormal() + L2()",
+        "torch",
+        ParameterError,
+        r"a single init setting \(only optimizers, penalties and steps combine with '\+'\)",
+    ),
+    (
+        "torch:SGD() + no_bias_correction()",
+        "keras",
+        ParameterError,
+        r"no_bias_correction\(\) combined with an Adam optimizer",
+    ),
+    (
+        "torch:SGD(weight_decay=0.1) + penalty_l2(0.1)",
+        "keras",
+        ParameterError,
+        r"whose coupled term is the same on kernels and biases, or on kernels only",
+    ),
+    (
+        3,
+        "torch",
+        ParameterTypeError,
+        r"The 'setting' parameter of translate must be a str\. Got 3\.",
+    ),
+    # targets
+    (
+        "keras:L2(0.01)",
+        "jax",
+        ParameterError,
+        r"The 'to' parameter of translate must be a framework \('torch', 'keras', 'mlx', 'weightlab'\), optionally with an optimizer: 'torch:sgd', 'keras:adam', 'mlx:adamw'\. Got 'jax'\.",
+    ),
+    (
+        "keras:L2(0.01)",
+        3,
+        ParameterTypeError,
+        r"The 'to' parameter of translate must be a framework",
+    ),
+    (
+        "keras:L2(0.01)",
+        "torch:rmsprop",
+        ParameterError,
+        r"must be 'torch' or torch:name with name one of 'sgd', 'adam', 'adamw'",
+    ),
+    (
+        "torch:Adam()",
+        "torch:sgd",
+        ParameterError,
+        r"must be 'torch' or 'torch:adam' or 'torch:adamw' for Adam settings\. Got 'torch:sgd'\.",
+    ),
+    (
+        "torch:SGD()",
+        "keras:adamw",
+        ParameterError,
+        r"must be 'keras' or 'keras:sgd' for SGD settings",
+    ),
+    (
+        "keras:GlorotNormal()",
+        "torch:sgd",
+        ParameterError,
+        r"a framework without an optimizer .* for an initializer",
+    ),
+    ("keras:Dropout(0.5)", "torch:sgd", ParameterError, r"for dropout"),
+    (
+        "torch:SGD()",
+        "weightlab",
+        ParameterError,
+        r"must be 'torch', 'keras' or 'mlx' for an optimizer or penalty\. Got 'weightlab'\.",
+    ),
+    (
+        "torch:Dropout()",
+        "weightlab",
+        ParameterError,
+        r"must be 'torch', 'keras' or 'mlx' for dropout",
+    ),
+]
+
+
+@pytest.mark.parametrize(("setting", "to", "error", "message"), BAD)
+def test_bad_input_raises_one_clear_error(
+    setting: object, to: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        translate(setting, to)  # type: ignore[arg-type]
+
+
+def test_errors_are_value_and_type_errors() -> None:
+    assert issubclass(ParameterError, ValueError) and issubclass(ParameterTypeError, TypeError)
+
+
+# ---------------------------------------------------------------------------
+# The command line.
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = 0
+    try:
+        cli.main(args)
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_prints_settings_formula_explanation_and_caveats(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(["translate", "torch:Adam(weight_decay=1e-4)", "--to", "keras"], capsys)
+    assert code == 0 and not err
+    lines = out.splitlines()
+    assert (
+        lines[0]
+        == "torch:Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0001, decoupled_weight_decay=False) → keras"
+    )
+    assert "  optimizer = keras.optimizers.Adam(learning_rate=0.001, epsilon=1e-08)" in lines
+    for heading in ("Formula", "Why", "Caveats"):
+        assert heading in lines
+    assert "Match: not exact (tolerance 0.001)" in lines
+    assert "No Keras optimizer option is coupled L2" in " ".join(out.split())  # wrapped prose
+
+
+def test_cli_keeps_code_lines_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["translate", "keras:L2(0.01)", "--to", "torch:sgd"], capsys)
+    assert code == 0
+    assert (
+        "  optimizer = torch.optim.SGD(weightlab.regularize.param_groups(model, weight_decay=0.02), lr=lr)"
+        in out.splitlines()
+    )
+    assert "Match: exact (tolerance 1e-05)" in out
+
+
+def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["translate", "mlx:he_normal()", "--to", "torch", "--json"], capsys)
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["settings"] == ["torch.nn.init.kaiming_normal_(w, nonlinearity='linear')"]
+    assert payload["meaning"] == {
+        "distribution": "normal",
+        "scale": 1.0,
+        "mode": "fan_in",
+        "bias": None,
+        "kind": "init",
+    }
+    assert payload["exact"] is True and payload["tolerance"] == 0.0
+    assert math.isclose(payload["meaning"]["scale"], 1.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["translate", "keras:L3(0.01)", "--to", "torch"],
+            "Error: The 'setting' parameter of translate must be a keras setting, one of: SGD,",
+        ),
+        (
+            ["translate", "keras:L2(0.01)", "--to", "jax"],
+            "Error: The 'to' parameter of translate must be a framework",
+        ),
+        (
+            ["translate", "torch:Adam()", "--to", "torch:sgd", "--json"],
+            "Error: The 'to' parameter of translate must be 'torch' or 'torch:adam'",
+        ),
+        (["translate", "keras:L2(0.01)"], "Error: Missing option '--to'."),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(args, capsys)
+    assert code == 2
+    assert not out
+    assert err.startswith(message)
+    assert err.count("\n") == 1
+
+
+def test_cli_help_lists_the_supported_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["translate", "--help"], capsys)
+    assert code == 0
+    assert "Usage: weightlab translate" in out and "--to" in out and "--json" in out
+    assert "GlorotNormal" in out
