@@ -27,14 +27,24 @@ def run(
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["seed-example"], ["schemes"], ["inspect"], ["run"], ["runs"], ["report"], ["figure"]])
+COMMANDS = sorted(c.name or c.callback.__name__ for c in cli.app.registered_commands if c.callback)
+# Commands that print no results (a server) have no --json.
+NO_JSON = {"lab"}
+
+
+def test_the_commands_are_all_there() -> None:
+    expected = {"demo", "seed-example", "schemes", "inspect", "run", "runs", "report", "figure"}
+    assert expected | {"translate", "lab"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
 def test_every_command_has_help(
     command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, out, _ = run([*command, "--help"], capsys, monkeypatch)
     assert code == 0
     assert "Usage: weightlab" in out and "--help" in out
-    if command:
+    if command and command[0] not in NO_JSON:
         assert "--json" in out
 
 
@@ -92,7 +102,9 @@ def test_schemes_json_lists_the_registry(
 def test_demo_json_tells_the_schemes_apart(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, _ = run(["demo", "--json", "--depth", "6", "--width", "64", "--no-train"], capsys, monkeypatch)
+    code, out, _ = run(
+        ["demo", "--json", "--depth", "6", "--width", "64", "--no-train"], capsys, monkeypatch
+    )
     assert code == 0
     payload = json.loads(out)
     schemes = payload["init_check"]["schemes"]
@@ -352,42 +364,99 @@ def test_console_script_runs_as_a_process() -> None:
     assert json.loads(proc.stdout)["tables"]["l1"][4]["seed"] == [0.95, 0.0]
 
 
-def test_inspect_inputs_from_a_dataset(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run(["inspect", "--inputs", "digits", "--depth", "2", "--width", "16", "--no-figures", "--json"], capsys, monkeypatch)
+def test_inspect_inputs_from_a_dataset(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(
+        [
+            "inspect",
+            "--inputs",
+            "digits",
+            "--depth",
+            "2",
+            "--width",
+            "16",
+            "--no-figures",
+            "--json",
+        ],
+        capsys,
+        monkeypatch,
+    )
     assert code == 0
     payload = json.loads(out)
     assert payload["input_shape"] == [64]
     layers = payload["schemes"]["he_normal"]["layers"]
     assert layers[0]["fan_in"] == 64
-    assert payload["schemes"]["he_normal"]["input_sq"] == pytest.approx(1.0, abs=0.05)  # standardized training inputs
+    assert payload["schemes"]["he_normal"]["input_sq"] == pytest.approx(
+        1.0, abs=0.05
+    )  # standardized training inputs
 
 
 @pytest.mark.slow
 def test_demo_trains_stores_reports_and_reuses_runs(tmp_path: Path) -> None:
-    args = [sys.executable, "-m", "weightlab", "demo", "--store", str(tmp_path / "runs"), "--out", str(tmp_path / "report")]
+    args = [
+        sys.executable,
+        "-m",
+        "weightlab",
+        "demo",
+        "--store",
+        str(tmp_path / "runs"),
+        "--out",
+        str(tmp_path / "report"),
+    ]
     first = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
     assert first.returncode == 0, first.stderr
     assert "demo-init: 6 trained, 0 reused" in first.stdout
     assert "demo-regularization: 12 trained, 0 reused" in first.stdout
     assert (tmp_path / "report" / "report.html").is_file()
     assert "of weights to exactly zero" in first.stdout and "Report: " in first.stdout
-    second = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=600, check=False)
+    second = subprocess.run(
+        [*args, "--json"], capture_output=True, text=True, timeout=600, check=False
+    )
     assert second.returncode == 0, second.stderr
     payload = json.loads(second.stdout)
     assert payload["report"]["html"].endswith("report.html")
     assert set(payload["report"]["captions"]) == {"demo-init", "demo-regularization", "background"}
 
 
-def test_figure_landscape_and_path(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run(["figure", "landscape", "--function", "rosenbrock", "--penalty", "l1", "--lam", "0.5", "--out", str(tmp_path / "l.png"), "--json"], capsys, monkeypatch)
+def test_figure_landscape_and_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(
+        [
+            "figure",
+            "landscape",
+            "--function",
+            "rosenbrock",
+            "--penalty",
+            "l1",
+            "--lam",
+            "0.5",
+            "--out",
+            str(tmp_path / "l.png"),
+            "--json",
+        ],
+        capsys,
+        monkeypatch,
+    )
     assert code == 0 and json.loads(out)["function"] == "rosenbrock"
     assert (tmp_path / "l.png").stat().st_size > 10_000
-    code, out, _ = run(["figure", "path", "--kinds", "l1,l2", "--out", str(tmp_path / "p.svg"), "--json"], capsys, monkeypatch)
+    code, out, _ = run(
+        ["figure", "path", "--kinds", "l1,l2", "--out", str(tmp_path / "p.svg"), "--json"],
+        capsys,
+        monkeypatch,
+    )
     payload = json.loads(out)
     assert code == 0 and payload["kinds"] == ["l1", "l2"]
     assert (tmp_path / "p.svg").read_text().startswith("<?xml")
 
 
-def test_figure_rejects_unknown_kinds(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_figure_rejects_unknown_kinds(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, _, err = run(["figure", "bogus"], capsys, monkeypatch)
-    assert code == 2 and err.strip() == "Error: The 'kind' parameter of figure must be one of 'landscape', 'path'. Got 'bogus'."
+    assert (
+        code == 2
+        and err.strip()
+        == "Error: The 'kind' parameter of figure must be one of 'landscape', 'path'. Got 'bogus'."
+    )
