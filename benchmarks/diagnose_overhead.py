@@ -68,8 +68,10 @@ def main() -> None:
     plain(), measured()  # warm-up
     base = _median_seconds(plain, args.repeats)
     diag = _median_seconds(measured, args.repeats)
-    print(f"model: {args.depth} x {args.width} ReLU MLP, batch {args.batch}, {args.device}, "
-          f"{args.threads} thread(s)")
+    print(
+        f"model: {args.depth} x {args.width} ReLU MLP, batch {args.batch}, {args.device}, "
+        f"{args.threads} thread(s)"
+    )
     print(f"plain forward+backward: {base * 1000:.1f} ms (median of {args.repeats})")
     print(f"weightlab measure:      {diag * 1000:.1f} ms")
     print(f"ratio: {diag / base:.2f} (target <= 1.50)")

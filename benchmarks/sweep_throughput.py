@@ -22,6 +22,7 @@ Usage: python benchmarks/sweep_throughput.py [--quick] [--json] [--device cuda]
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing
 import os
@@ -43,7 +44,7 @@ BATCH = 100
 
 def _params() -> int:
     sizes = [40, *HIDDEN, 10]
-    return sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
+    return sum(a * b + b for a, b in itertools.pairwise(sizes))
 
 
 FLOPS_PER_MODEL_STEP = 6 * _params() * BATCH

@@ -22,7 +22,7 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
         >>> require("no_such_module_xyz", "keras", "Keras initializers")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        weightlab._optional.MissingExtraError: Keras ... Install it with: pip install 'weightlab[keras]'
+        weightlab._optional.MissingExtraError: Keras ... pip install 'weightlab[keras]'
     """
     try:
         return importlib.import_module(module)

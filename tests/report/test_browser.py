@@ -26,15 +26,17 @@ pytestmark = pytest.mark.skipif(
 def test_report_opens_with_no_external_requests(tmp_path: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     store = Store(tmp_path / "store")
-    spec = load_spec({
-        "name": "browser",
-        "dataset": {"name": "circle", "n_samples": 200},
-        "model": {"arch": "mlp", "hidden": [16], "activation": "tanh"},
-        "init": ["zeros", "xavier_normal"],
-        "regularization": ["none", "l1(1e-2)"],
-        "optimizer": {"name": "sgd", "lr": 0.2},
-        "train": {"steps": 100, "batch_size": 20, "eval_every": 50},
-    })
+    spec = load_spec(
+        {
+            "name": "browser",
+            "dataset": {"name": "circle", "n_samples": 200},
+            "model": {"arch": "mlp", "hidden": [16], "activation": "tanh"},
+            "init": ["zeros", "xavier_normal"],
+            "regularization": ["none", "l1(1e-2)"],
+            "optimizer": {"name": "sgd", "lr": 0.2},
+            "train": {"steps": 100, "batch_size": 20, "eval_every": 50},
+        }
+    )
     run_sweep(spec, store)
     report = build_report(store, tmp_path / "report")
     requests: list[str] = []
@@ -44,7 +46,9 @@ def test_report_opens_with_no_external_requests(tmp_path: Path) -> None:
         page.on("request", lambda r: requests.append(r.url))
         page.goto(report.html.resolve().as_uri())
         page.wait_for_load_state("load")
-        images = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth])")
+        images = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.complete, e.naturalWidth])"
+        )
         page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
         browser.close()
     assert images and all(done and width > 100 for done, width in images)

@@ -172,7 +172,9 @@ def test_direct_calls_draw_what_they_are_given() -> None:
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [4.0, 3.0, 2.0])
 
 
-def test_background_figures_join_the_report_with_computed_captions(store: Store, tmp_path: Path) -> None:
+def test_background_figures_join_the_report_with_computed_captions(
+    store: Store, tmp_path: Path
+) -> None:
     from weightlab.report.background import background_figures
     from weightlab.report.landscape import regularized_path
 
@@ -181,9 +183,16 @@ def test_background_figures_join_the_report_with_computed_captions(store: Store,
     page = report.html.read_text()
     assert "The pictures behind the text" in page and page.count("data:image/png;base64,") == 7
     lams = np.linspace(0.0, 1.5, 61)
-    first = next(lam for lam, w in zip(lams, regularized_path("quadratic", "l1", lams), strict=True) if 0.0 in tuple(w))
+    first = next(
+        lam
+        for lam, w in zip(lams, regularized_path("quadratic", "l1", lams), strict=True)
+        if 0.0 in tuple(w)
+    )
     assert f"reaches an axis (a weight exactly 0) at λ = {first:.3g}" in extras[0].caption
-    assert "ridge keeps every coefficient non-zero at every λ (largest fraction zero: 0%)" in extras[1].caption
+    assert (
+        "ridge keeps every coefficient non-zero at every λ (largest fraction zero: 0%)"
+        in extras[1].caption
+    )
 
 
 def test_gap_figure_uses_a_strength_axis_when_one_regularizer_varies() -> None:
@@ -191,9 +200,18 @@ def test_gap_figure_uses_a_strength_axis_when_one_regularizer_varies() -> None:
     labels = ["l1(0.01)", "none", "l1(0.001)"]
     curves = {label: [(curve, curve)] for label in labels}
     finals = {
-        "l1(0.01)": [{"gap": 0.1, "val_acc": 0.9, "sparsity_zero": 0.8}, {"gap": 0.2, "val_acc": 0.8, "sparsity_zero": 0.7}],
-        "none": [{"gap": 0.5, "val_acc": 0.7, "sparsity_zero": 0.0}, {"gap": 0.6, "val_acc": 0.6, "sparsity_zero": 0.0}],
-        "l1(0.001)": [{"gap": 0.3, "val_acc": 0.8, "sparsity_zero": 0.2}, {"gap": 0.4, "val_acc": 0.7, "sparsity_zero": 0.3}],
+        "l1(0.01)": [
+            {"gap": 0.1, "val_acc": 0.9, "sparsity_zero": 0.8},
+            {"gap": 0.2, "val_acc": 0.8, "sparsity_zero": 0.7},
+        ],
+        "none": [
+            {"gap": 0.5, "val_acc": 0.7, "sparsity_zero": 0.0},
+            {"gap": 0.6, "val_acc": 0.6, "sparsity_zero": 0.0},
+        ],
+        "l1(0.001)": [
+            {"gap": 0.3, "val_acc": 0.8, "sparsity_zero": 0.2},
+            {"gap": 0.4, "val_acc": 0.7, "sparsity_zero": 0.3},
+        ],
     }
     right = gap_figure(curves, finals).axes[1]
     assert right.get_xscale() == "symlog" and right.get_xlabel() == "l1 strength (0: none)"
@@ -201,6 +219,13 @@ def test_gap_figure_uses_a_strength_axis_when_one_regularizer_varies() -> None:
     np.testing.assert_allclose(gap_line.get_xdata(), [0.0, 0.001, 0.01])
     np.testing.assert_allclose(gap_line.get_ydata(), [0.55, 0.35, 0.15])
     assert len(right.collections) == 3  # one seed-range band per metric
-    mixed = gap_figure({"none": [(curve, curve)], "l2(0.1)": [(curve, curve)]} | {"dropout(0.2)": [(curve, curve)]},
-                       {k: [{"gap": 0.1}] for k in ("none", "l2(0.1)", "dropout(0.2)")}).axes[1]
-    assert mixed.get_xscale() == "linear" and [t.get_text() for t in mixed.get_xticklabels()] == ["none", "l2(0.1)", "dropout(0.2)"]
+    mixed = gap_figure(
+        {"none": [(curve, curve)], "l2(0.1)": [(curve, curve)]}
+        | {"dropout(0.2)": [(curve, curve)]},
+        {k: [{"gap": 0.1}] for k in ("none", "l2(0.1)", "dropout(0.2)")},
+    ).axes[1]
+    assert mixed.get_xscale() == "linear" and [t.get_text() for t in mixed.get_xticklabels()] == [
+        "none",
+        "l2(0.1)",
+        "dropout(0.2)",
+    ]

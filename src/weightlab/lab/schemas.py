@@ -1,0 +1,288 @@
+"""The lab's request bodies: every input with its type, default and limits.
+
+Each field is made by one helper that sets the bounds pydantic enforces and the phrase
+the error message uses (``"an int in [1, 20]"``), so the limits in the OpenAPI schema,
+the checks and the messages cannot drift apart.  Models are strict (``"3"`` is not an
+int, ``true`` is not a number), refuse unknown fields and non-finite numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
+
+from weightlab._validate import Interval, OneOf, fail
+from weightlab.init import resolve
+
+__all__ = [
+    "LIMITS",
+    "Activation",
+    "DatasetName",
+    "InitSetup",
+    "LandscapeQuery",
+    "PlayRequest",
+    "RegularizationSetup",
+    "Setup",
+    "StepRequest",
+    "expected",
+]
+
+DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "digits", "mnist1d"]
+Activation = Literal["linear", "relu", "tanh", "sigmoid", "leaky_relu", "selu", "gelu", "silu"]
+Optimizer = Literal["sgd", "adam"]
+Regularizer = Literal["none", "l1", "l2", "elastic_net", "dropout", "decoupled_decay"]
+L1Rule = Literal["proximal", "clip", "subgradient", "penalty"]
+Objective = Literal[
+    "quadratic", "himmelblau", "rosenbrock", "beale", "rastrigin", "booth", "matyas", "model"
+]
+Penalty = Literal["none", "l1", "l2"]
+GdRule = Literal["proximal", "clip", "subgradient"]
+
+TOY_SETS = ("circle", "xor", "gauss", "spiral", "moons")
+MNIST1D_TRAIN = 4000
+
+# Limits on what one request may ask for (the server-wide ones, sessions and concurrent
+# trainings, are settings of the app).  docs/lab.md shows this table.
+LIMITS: dict[str, tuple[float, float]] = {
+    "depth": (1, 20),
+    "width": (1, 512),
+    "n_samples": (20, 5000),
+    "batch_size": (1, 512),
+    "lr": (0.0, 10.0),
+    "strength": (0.0, 10.0),
+    "max_steps": (1, 20_000),
+    "steps": (1, 1000),
+    "steps_per_frame": (1, 100),
+    "grid": (20, 200),
+    "trajectory_steps": (1, 2000),
+    "lam": (0.0, 1000.0),
+    "start": (-1e4, 1e4),
+    "init_length": (1, 120),
+}
+
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def _number(
+    default: Any,
+    limit: str,
+    doc: str,
+    *,
+    integer: bool = False,
+    closed: str = "both",
+    optional: bool = False,
+) -> Any:
+    """A bounded number field; ``limit`` names its row of :data:`LIMITS`."""
+    low, high = LIMITS[limit]
+    phrase = Interval(low, high, closed, integer=integer).describe()
+    if optional:
+        phrase += " or null"
+    low_value, high_value = (int(low), int(high)) if integer else (low, high)
+    low_closed, high_closed = closed in ("both", "left"), closed in ("both", "right")
+    return Field(
+        default=default,
+        description=f"{doc}: {phrase}.",
+        json_schema_extra={"expected": phrase},
+        ge=low_value if low_closed else None,
+        gt=None if low_closed else low_value,
+        le=high_value if high_closed else None,
+        lt=None if high_closed else high_value,
+    )
+
+
+def _choice(default: Any, options: Any, doc: str) -> Any:
+    """A field taking one of the values of a ``Literal`` type."""
+    phrase = OneOf(tuple(get_args(options))).describe()
+    return Field(
+        default=default, description=f"{doc}: {phrase}.", json_schema_extra={"expected": phrase}
+    )
+
+
+def _flag(default: bool, doc: str) -> Any:
+    return Field(
+        default=default, description=f"{doc}: a bool.", json_schema_extra={"expected": "a bool"}
+    )
+
+
+def expected(info: FieldInfo) -> str:
+    """The phrase completing "must be ..." for a field made by this module's helpers."""
+    extra = info.json_schema_extra
+    if isinstance(extra, dict) and "expected" in extra:
+        return str(extra["expected"])
+    return "a valid value"
+
+
+class Setup(BaseModel):
+    """Dataset, network, initialization and optimizer: what both explorers share."""
+
+    model_config = ConfigDict(**STRICT, title="setup")
+
+    dataset: DatasetName = _choice("circle", DatasetName, "Dataset")
+    n_samples: int | None = _number(
+        None,
+        "n_samples",
+        "Points of a 2-D toy set (half for validation) or MNIST-1D training series "
+        "(at most 4000); null for the dataset's default, and for digits",
+        integer=True,
+        optional=True,
+    )
+    noise: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=0.5,
+        description="Noise of a 2-D toy set: a float in [0, 0.5].",
+        json_schema_extra={"expected": "a float in [0, 0.5]"},
+    )
+    depth: int = _number(4, "depth", "Hidden layers", integer=True)
+    width: int = _number(32, "width", "Units per hidden layer", integer=True)
+    activation: Activation = _choice("tanh", Activation, "Hidden activation")
+    init: str = Field(
+        default="xavier_normal",
+        min_length=1,
+        max_length=int(LIMITS["init_length"][1]),
+        description="Initialization scheme: a name from GET /api/meta or a spec such as "
+        "'normal(std=0.01)'; xavier_fan_in is the seed's 1/n rule, lsuv is data-dependent.",
+        json_schema_extra={"expected": "a scheme name or spec of at most 120 characters"},
+    )
+    gain_from_activation: bool = _flag(False, "Set each layer's gain from its activation")
+    seed: int = Field(
+        default=0,
+        ge=0,
+        le=2**31 - 1,
+        description="Seed of the data, the init and the batch order: an int in [0, 2147483647].",
+        json_schema_extra={"expected": "an int in [0, 2147483647]"},
+    )
+    optimizer: Optimizer = _choice("sgd", Optimizer, "Optimizer")
+    lr: float = _number(0.1, "lr", "Learning rate", closed="right")
+    batch_size: int = _number(32, "batch_size", "Minibatch size", integer=True)
+    max_steps: int = _number(
+        5000, "max_steps", "Training stops after this many steps", integer=True
+    )
+
+    @field_validator("init")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        return str(resolve(value))
+
+    @model_validator(mode="after")
+    def _sized_for_dataset(self) -> Setup:
+        if self.n_samples is None:
+            return self
+        owner = str(self.model_config.get("title"))
+        if self.dataset == "digits":
+            raise fail(owner, "n_samples", "null for digits (its 1797 images)", self.n_samples)
+        if self.dataset == "mnist1d" and self.n_samples > MNIST1D_TRAIN:
+            expected = f"an int in [20, {MNIST1D_TRAIN}] for mnist1d (its training series)"
+            raise fail(owner, "n_samples", expected, self.n_samples)
+        return self
+
+
+class InitSetup(Setup):
+    """The init explorer: one network, measured at every frame."""
+
+    model_config = ConfigDict(**STRICT, title="init setup")
+
+
+class RegularizationSetup(Setup):
+    """The regularization explorer: a regularized and a plain network side by side."""
+
+    model_config = ConfigDict(**STRICT, title="regularization setup")
+
+    dataset: DatasetName = _choice("digits", DatasetName, "Dataset")
+    depth: int = _number(2, "depth", "Hidden layers", integer=True)
+    width: int = _number(64, "width", "Units per hidden layer", integer=True)
+    activation: Activation = _choice("relu", Activation, "Hidden activation")
+    init: str = Field(
+        default="he_normal",
+        min_length=1,
+        max_length=int(LIMITS["init_length"][1]),
+        description="Initialization scheme, as in the init setup.",
+        json_schema_extra={"expected": "a scheme name or spec of at most 120 characters"},
+    )
+    regularizer: Regularizer = _choice("l1", Regularizer, "Regularizer of the left network")
+    strength: float = _number(
+        1e-3, "strength", "λ of L1/L2/elastic net, the decay rate, or dropout's p (< 1)"
+    )
+    l1_rule: L1Rule = _choice("proximal", L1Rule, "How L1 updates the weights")
+    l1_ratio: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Elastic net's share of L1: a float in [0, 1].",
+        json_schema_extra={"expected": "a float in [0, 1]"},
+    )
+
+    @model_validator(mode="after")
+    def _dropout_below_one(self) -> RegularizationSetup:
+        if self.regularizer == "dropout" and self.strength >= 1:
+            expected = "a float in [0, 1) for dropout (the drop probability)"
+            raise fail("regularization setup", "strength", expected, self.strength)
+        return self
+
+    def spec(self) -> str:
+        """The regularization as a :func:`weightlab.train.parse_regularization` string."""
+        s = self.strength
+        if self.regularizer == "l1":
+            return f"l1({s!r}, rule={self.l1_rule})"
+        if self.regularizer == "elastic_net":
+            return f"elastic_net({s!r}, l1_ratio={self.l1_ratio!r})"
+        if self.regularizer in ("l2", "dropout", "decoupled_decay"):
+            return f"{self.regularizer}({s!r})"
+        return "none"
+
+
+class StepRequest(BaseModel):
+    """Train a paused session a few steps."""
+
+    model_config = ConfigDict(**STRICT, title="step")
+
+    steps: int = _number(1, "steps", "Steps to take", integer=True)
+
+
+class PlayRequest(BaseModel):
+    """Train in the background, streaming a frame after every few steps."""
+
+    model_config = ConfigDict(**STRICT, title="play")
+
+    steps_per_frame: int = _number(5, "steps_per_frame", "Steps between frames", integer=True)
+
+
+class LandscapeQuery(BaseModel):
+    """A 2-D loss, its penalty at strength λ, and gradient descent from a point."""
+
+    model_config = ConfigDict(**STRICT, title="landscape")
+
+    function: Objective = _choice("quadratic", Objective, "Loss J(w1, w2)")
+    penalty: Penalty = _choice("l1", Penalty, "Penalty added to J")
+    lam: float | None = _number(
+        None, "lam", "Penalty strength λ; null for the function's default", optional=True
+    )
+    grid: int = _number(80, "grid", "Contour points per axis", integer=True)
+    start: list[float] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="Where gradient descent starts: a pair of finite floats in "
+        "[-10000, 10000]; null for the function's default.",
+        json_schema_extra={"expected": "a pair of floats in [-10000, 10000] or null"},
+    )
+    lr: float | None = _number(
+        None,
+        "lr",
+        "Gradient-descent step size; null for the function's default",
+        closed="right",
+        optional=True,
+    )
+    steps: int = _number(200, "trajectory_steps", "Gradient-descent steps", integer=True)
+    rule: GdRule = _choice("proximal", GdRule, "How the L1 step treats weights near zero")
+
+    @field_validator("start")
+    @classmethod
+    def _finite_start(cls, value: list[float] | None) -> list[float] | None:
+        low, high = LIMITS["start"]
+        if value is not None and not all(math.isfinite(v) and low <= v <= high for v in value):
+            raise fail("landscape", "start", "a pair of floats in [-10000, 10000]", value)
+        return value
