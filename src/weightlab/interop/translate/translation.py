@@ -1,0 +1,242 @@
+"""The public function: :func:`translate`, and the :class:`Translation` it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from weightlab._validate import fail
+from weightlab.interop.translate.components import Call
+from weightlab.interop.translate.meanings import (
+    FRAMEWORKS,
+    OPTIMIZER_FAMILIES,
+    InitMeaning,
+    Meaning,
+    UpdateMeaning,
+)
+from weightlab.interop.translate.parse import meaning_of, parse_setting
+from weightlab.interop.translate.plan import (
+    _PLANS,
+    _eps_caveat,
+    _family,
+    _float32_caveat,
+    _Render,
+    _update_formula,
+)
+from weightlab.interop.translate.plan_init import (
+    _call,
+    _init_caveats,
+    _init_formula,
+    _plan_init,
+)
+
+__all__ = ["Translation", "translate"]
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A setting written in another framework, with why and how exactly.
+
+    Attributes:
+        source: the source setting, normalized (every argument written out).
+        target: the target framework.
+        settings: code lines in the target framework that together make the setting.
+        formula: the conversion, one line per term.
+        explanation: why these settings are equivalent.
+        caveats: where the match is not exact, or is easily misapplied.
+        exact: True when the two agree up to float rounding.
+        tolerance: for optimizers and penalties, the largest weight difference over the
+            equivalence tests' 20 steps; for initializers, the allowed relative
+            difference of standard deviations beyond sampling error; 0 for dropout.
+        target_setting: the target as a setting this module reads back
+            (``parse_setting``), and that :mod:`weightlab.interop.trajectory` trains.
+        alternatives: other ways to write it in the target framework.
+        meaning: the canonical meaning both sides share.
+    """
+
+    source: str
+    target: str
+    settings: list[str]
+    formula: str
+    explanation: str
+    caveats: list[str]
+    exact: bool
+    tolerance: float
+    target_setting: str
+    alternatives: list[str]
+    meaning: Meaning
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain types only, for ``--json``."""
+        payload = asdict(self)
+        payload["meaning"] = asdict(self.meaning)
+        return payload
+
+
+def translate(setting: str, to: str) -> Translation:
+    """Write ``setting`` in the conventions of the framework ``to``.
+
+    Args:
+        setting: ``framework:Name(args)``, several joined by ``+`` for an optimizer with
+            penalties, e.g. ``"keras:L2(0.01)"``, ``"torch:AdamW(weight_decay=0.01)"``,
+            ``"keras:Adam(learning_rate=1e-3) + L2(1e-4)"``, ``"mlx:he_normal()"``.
+            :func:`supported` lists the names.
+        to: a framework (``torch``, ``keras``, ``mlx``; ``weightlab`` for initializers),
+            optionally with the optimizer to use: ``torch:sgd``, ``keras:adamw``.
+
+    Returns:
+        A :class:`Translation`.
+
+    Raises:
+        ValueError: an unknown framework or setting, a bad argument, or a pair that
+            cannot be translated; the message lists what is supported.
+
+    Example:
+        >>> t = translate("torch:AdamW(weight_decay=0.01)", to="keras")
+        >>> t.target_setting
+        'keras:AdamW(learning_rate=0.001, weight_decay=0.01, epsilon=1e-08)'
+        >>> t.exact, t.tolerance  # Keras puts ε on √v, torch on √v̂
+        (False, 0.001)
+
+    Keras' ``L2(λ)`` adds ``λΣw²`` and torch's ``weight_decay=λ′`` adds ``λ′w`` to the
+    gradient, so ``λ′ = 2λ``; AdamW's decoupled decay is Loshchilov & Hutter 2019;
+    initializer variances follow Glorot & Bengio 2010 and He et al. 2015.
+    """
+    calls = parse_setting(setting)
+    framework, family = _parse_target(to)
+    meaning = meaning_of(calls)
+    source = f"{calls[0].framework}:" + " + ".join(c.spec() for c in calls)
+    r = _Render()
+    if isinstance(meaning, UpdateMeaning):
+        if framework == "weightlab":
+            raise _bad_target(to, "'torch', 'keras' or 'mlx' for an optimizer or penalty")
+        chosen = _family(meaning, family, to)
+        target_calls = _PLANS[framework](meaning, chosen, r)
+        _eps_caveat(meaning, framework, chosen, r)
+        _float32_caveat([*calls, *target_calls], r)
+        formula = _update_formula(meaning, calls, target_calls)
+        explanation = _update_explanation(meaning, calls, target_calls, r)
+    elif isinstance(meaning, InitMeaning):
+        _no_family(family, to, "an initializer")
+        target_calls = _plan_init(meaning, framework, r)
+        _init_caveats(calls, meaning, target_calls, r)
+        r.tolerance = 0.0
+        formula = _init_formula(meaning)
+        explanation = _init_explanation(calls, target_calls, r)
+    else:
+        _no_family(family, to, "dropout")
+        if framework == "weightlab":
+            raise _bad_target(to, "'torch', 'keras' or 'mlx' for dropout")
+        param = "rate" if framework == "keras" else "p"
+        target_calls = [_call(framework, "Dropout", **{param: meaning.p})]
+        r.tolerance = 0.0
+        if framework == "keras" or calls[0].framework == "keras":
+            r.caveats.append(
+                "Keras drops only when the layer is called with training=True (fit does)."
+            )
+        formula = "training: y = x·m/(1 − p), m ~ Bernoulli(1 − p); evaluation: y = x"
+        explanation = (
+            "All three frameworks use inverted dropout: kept units are scaled by 1/(1 − p) "
+            "during training, so nothing changes at evaluation. Srivastava et al. (2014) "
+            "describe the original form, which instead scales weights by 1 − p at test time."
+        )
+    lines = [line for c in target_calls for line in c.component.code(c, target_calls)] + r.extra
+    prefix = target_calls[0].framework
+    return Translation(
+        source=source,
+        target=framework,
+        settings=lines,
+        formula=formula,
+        explanation=explanation,
+        caveats=r.caveats,
+        exact=r.exact,
+        tolerance=r.tolerance,
+        target_setting=f"{prefix}:" + " + ".join(c.spec(False) for c in target_calls),
+        alternatives=r.alternatives,
+        meaning=meaning,
+    )
+
+
+def _parse_target(to: str) -> tuple[str, str | None]:
+    options = ", ".join(repr(f) for f in FRAMEWORKS)
+    expected = (
+        f"a framework ({options}), optionally with an optimizer: 'torch:sgd', 'keras:adam', "
+        "'mlx:adamw'"
+    )
+    if not isinstance(to, str):
+        raise fail("translate", "to", expected, to, wrong_type=True)
+    framework, _, family = to.strip().lower().partition(":")
+    if framework not in FRAMEWORKS:
+        raise fail("translate", "to", expected, to)
+    if family and family not in OPTIMIZER_FAMILIES:
+        raise fail(
+            "translate",
+            "to",
+            f"{framework!r} or {framework}:name with name one of "
+            + ", ".join(repr(f) for f in OPTIMIZER_FAMILIES),
+            to,
+        )
+    return framework, family or None
+
+
+def _no_family(family: str | None, to: str, what: str) -> None:
+    if family is not None:
+        raise _bad_target(
+            to,
+            f"a framework without an optimizer ('torch', 'keras', 'mlx', 'weightlab') for {what}",
+        )
+
+
+def _bad_target(to: str, expected: str) -> Exception:
+    return fail("translate", "to", expected, to)
+
+
+def _update_explanation(
+    m: UpdateMeaning, source: Sequence[Call], target: Sequence[Call], r: _Render
+) -> str:
+    parts = []
+    if m.coupled:
+        parts.append(
+            "Coupled L2 adds c·w to the gradient before the optimizer sees it, so it enters "
+            "momentum and Adam's moment estimates exactly as a penalty's gradient would: the "
+            "match is step for step for SGD, momentum and (coupled) Adam alike."
+        )
+    if m.decoupled:
+        parts.append(
+            "Decoupled decay shrinks the weights by lr·d·w beside the optimizer's step, where "
+            "Adam's normalization does not rescale it (Loshchilov & Hutter 2019); torch's and "
+            "MLX's AdamW and every Keras optimizer's weight_decay scale it by the learning rate."
+        )
+    if m.l1:
+        parts.append(
+            "L1 adds λ·sign(w) to the gradient, as the penalty λΣ|w| in the loss does "
+            "(Tibshirani 1996)."
+        )
+    if (
+        m.optimizer == "sgd"
+        and m.momentum
+        and any(c.framework == "keras" for c in (*source, *target))
+    ):
+        parts.append(
+            "Keras keeps its momentum buffer as v ← μv − lr·g, w ← w + v; torch and MLX keep "
+            "v ← μv + g, w ← w − lr·v: the same steps for a constant learning rate."
+        )
+    if m.optimizer is None:
+        parts.append("The source names no optimizer: lr=lr stands for your learning rate.")
+    return " ".join(parts + r.notes)
+
+
+def _plain(text: str) -> str:
+    return text.replace("``", "").rstrip(".")
+
+
+def _init_explanation(source: Sequence[Call], target: Sequence[Call], r: _Render) -> str:
+    src, tgt = source[0], target[0]
+    parts = [
+        f"{src.framework}:{src.name}: {_plain(src.component.summary)}.",
+        f"{tgt.framework}:{tgt.name}: {_plain(tgt.component.summary)}.",
+        "Fans: torch and MLX weights are [out, in], Keras kernels [in, out]; each computes "
+        "fan_in and fan_out for its own layout, so the same layer gets the same variance.",
+    ]
+    return " ".join(parts + r.notes)
