@@ -458,5 +458,5 @@ def test_figure_rejects_unknown_kinds(
     assert (
         code == 2
         and err.strip()
-        == "Error: The 'kind' parameter of figure must be one of 'landscape', 'path'. Got 'bogus'."
+        == "Error: The 'kind' parameter of figure must be one of 'landscape', 'path', 'agreement'. Got 'bogus'."
     )

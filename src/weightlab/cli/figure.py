@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from matplotlib.figure import Figure
 
-from weightlab._validate import OneOf, check
+from weightlab._optional import MissingExtraError
+from weightlab._validate import OneOf, check, fail
 from weightlab.cli.common import JsonFlag, app, emit_json, out
 from weightlab.data import load_dataset
+from weightlab.report.agreement import agreement_caption, agreement_data, agreement_figure
 from weightlab.report.figures import save
 from weightlab.report.landscape import landscape_figure
 from weightlab.report.paths import path_figure, regularization_path
 
-KINDS = ("landscape", "path")
+KINDS = ("landscape", "path", "agreement")
 
 
 @app.command("figure")
 def figure(
     kind: Annotated[
         str,
-        typer.Argument(help="landscape (2-D loss with L1/L2) or path (coefficients against λ)."),
+        typer.Argument(
+            help="landscape (2-D loss with L1/L2), path (coefficients against λ) or "
+            "agreement (one setting trained in PyTorch, Keras and MLX)."
+        ),
     ],
     out_file: Annotated[Path, typer.Option("--out", help="Output file, .png or .svg.")] = Path(
         "figure.png"
@@ -44,28 +51,65 @@ def figure(
     kinds: Annotated[
         str, typer.Option(help="path: comma-separated l1, l2, elastic_net.")
     ] = "l1,l2,elastic_net",
+    setting: Annotated[
+        str | None,
+        typer.Option(
+            help="agreement: an optimizer and/or penalties, e.g. "
+            "'keras:SGD(learning_rate=0.1)+L2(0.01)' (see weightlab translate --help).",
+            show_default=False,
+        ),
+    ] = None,
+    frameworks: Annotated[
+        str,
+        typer.Option(
+            help="agreement: comma-separated torch, keras, mlx (the setting's own "
+            "framework is always trained)."
+        ),
+    ] = "torch,keras,mlx",
+    steps: Annotated[int, typer.Option(help="agreement: training steps.")] = 20,
     as_json: JsonFlag = False,
 ) -> None:
-    """Make one figure, e.g. weightlab figure landscape --function rosenbrock --lam 0.5."""
+    """Make one figure, e.g. weightlab figure landscape --function rosenbrock --lam 0.5,
+    or weightlab figure agreement --setting 'keras:SGD(learning_rate=0.1)+L2(0.01)'."""
     check("figure", {"kind": kind}, {"kind": OneOf(KINDS)})
     if kind == "landscape":
         fig = landscape_figure(function, penalty, lam, rule=rule)
         info: dict[str, Any] = {"function": function, "penalty": penalty, "lam": lam, "rule": rule}
+    elif kind == "path":
+        fig, info = _path(dataset, kinds)
     else:
-        # Raw units, centred: the paths then meet the dataset's true coefficients.
-        data = load_dataset(dataset, standardize=False)
-        x, y = data.x_train.double().numpy(), data.y_train.double().numpy()
-        x, y = x - x.mean(axis=0), y - y.mean()
-        results = [regularization_path(x, y, k.strip()) for k in kinds.split(",")]
-        truth = data.info.get("coef")
-        fig = path_figure(results, truth=truth)
-        info = {
-            "dataset": dataset,
-            "kinds": [r.kind for r in results],
-            "sparsity_at_smallest_lambda": [float(r.sparsity[-1]) for r in results],
-        }
+        fig, info = _agreement(setting, frameworks, steps)
     path = save(fig, out_file)
     if as_json:
         emit_json({"kind": kind, "file": str(path), **info})
     else:
         out.print(f"Wrote {path}", soft_wrap=True)
+
+
+def _path(dataset: str, kinds: str) -> tuple[Figure, dict[str, Any]]:
+    # Raw units, centred: the paths then meet the dataset's true coefficients.
+    data = load_dataset(dataset, standardize=False)
+    x, y = data.x_train.double().numpy(), data.y_train.double().numpy()
+    x, y = x - x.mean(axis=0), y - y.mean()
+    results = [regularization_path(x, y, k.strip()) for k in kinds.split(",")]
+    truth = data.info.get("coef")
+    info = {
+        "dataset": dataset,
+        "kinds": [r.kind for r in results],
+        "sparsity_at_smallest_lambda": [float(r.sparsity[-1]) for r in results],
+    }
+    return path_figure(results, truth=truth), info
+
+
+def _agreement(setting: str | None, frameworks: str, steps: int) -> tuple[Figure, dict[str, Any]]:
+    if setting is None:
+        example = "'keras:SGD(learning_rate=0.1)+L2(0.01)'"
+        raise fail("figure", "setting", f"given for the agreement figure, e.g. {example}", None)
+    chosen = tuple(f.strip() for f in frameworks.split(",") if f.strip())
+    try:
+        data = agreement_data(setting, chosen, steps=steps)
+    except MissingExtraError as error:
+        # A missing optional framework: one line, like every other bad input.
+        sys.stderr.write(f"Error: {error}\n")
+        raise typer.Exit(2) from None
+    return agreement_figure(data), {**data.summary(), "caption": agreement_caption(data)}

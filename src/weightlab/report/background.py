@@ -1,17 +1,23 @@
 """The pictures behind the texts, computed directly (no stored runs): seed 000's loss
-landscape with the L1 diamond and the L2 circle, and regularization paths on the
-multicollinear set, each with a caption derived from the computed numbers."""
+landscape with the L1 diamond and the L2 circle, regularization paths on the
+multicollinear set, and (where Keras and MLX are installed) one setting trained in
+PyTorch, Keras and MLX, each with a caption derived from the computed numbers."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from weightlab._optional import MissingExtraError
 from weightlab.data import load_dataset
+from weightlab.report.agreement import agreement_caption, agreement_data, agreement_figure
 from weightlab.report.landscape import landscape_figure, regularized_path
 from weightlab.report.paths import path_figure, regularization_path
 from weightlab.report.runs import FigureItem
 
-__all__ = ["background_figures"]
+__all__ = ["AGREEMENT_SETTING", "background_figures"]
+
+AGREEMENT_SETTING = "keras:SGD(learning_rate=0.1)+L2(0.01)"
+"""The setting the framework-agreement figure trains in PyTorch, Keras and MLX."""
 
 
 def _landscape() -> FigureItem:
@@ -60,6 +66,18 @@ def _paths() -> FigureItem:
     )
 
 
+def _agreement() -> list[FigureItem]:
+    """The agreement figure, or nothing where Keras or MLX is not installed."""
+    try:
+        data = agreement_data(AGREEMENT_SETTING, steps=20)
+    except MissingExtraError:
+        return []
+    title = "Framework agreement: one setting in PyTorch, Keras and MLX"
+    figure, caption = agreement_figure(data), agreement_caption(data)
+    return [FigureItem("agreement", title, figure, caption, data.summary())]
+
+
 def background_figures() -> list[FigureItem]:
-    """The landscape and the regularization paths, ready for the report."""
-    return [_landscape(), _paths()]
+    """The landscape, the regularization paths and (where Keras and MLX are installed)
+    the framework agreement, ready for the report."""
+    return [_landscape(), _paths(), *_agreement()]
