@@ -197,7 +197,8 @@ def _per_model(values: Tensor, like: Tensor) -> Tensor:
 
 @dataclass
 class _Stack:
-    """K MLPs' parameters: ``weights[l]`` is [K, out, in], ``biases[l]`` is [K, out]."""
+    """K MLPs' parameters: ``weights[l]`` is [K, in, out] (each model's torch weight,
+    transposed, so every product is a plain batched product), ``biases[l]`` is [K, out]."""
 
     weights: list[Tensor]
     biases: list[Tensor]
@@ -239,7 +240,10 @@ def _stack(models: Sequence[nn.Module], activation: str, device: torch.device) -
     weight_names = [name for name, _ in select_params(models[0])]
     depth = len(layers[0])
     weights = [
-        torch.stack([ls[i].weight.detach() for ls in layers]).to(device).requires_grad_()
+        torch.stack([ls[i].weight.detach().T for ls in layers])
+        .contiguous()
+        .to(device)
+        .requires_grad_()
         for i in range(depth)
     ]
     biases = [
@@ -253,7 +257,7 @@ def _unstack(stack: _Stack, k: int, template: nn.Module) -> nn.Module:
     """Model ``k`` as a module (for diagnostics and feature selection)."""
     with torch.no_grad():
         for layer, w, b in zip(_linears(template), stack.weights, stack.biases, strict=True):
-            layer.weight.copy_(w[k])
+            layer.weight.copy_(w[k].T)
             layer.bias.copy_(b[k])
     return template
 
@@ -262,10 +266,11 @@ def _first_layer(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
     """Layer 1 of all K models: ``x`` is [B, in] (shared order: one big product) or
     [K, B, in] (each model's own batch: a batched product)."""
     if x.dim() == 2:
-        k, out, inp = w.shape
-        h = (x @ w.reshape(k * out, inp).T).reshape(x.shape[0], k, out).transpose(0, 1)
+        k, inp, out = w.shape
+        h = (x @ w.permute(1, 0, 2).reshape(inp, k * out)).reshape(x.shape[0], k, out)
+        h = h.transpose(0, 1)
         return h + b.unsqueeze(1)
-    return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+    return torch.baddbmm(b.unsqueeze(1), x, w)
 
 
 def _forward(
@@ -281,7 +286,7 @@ def _forward(
     h = _first_layer(x, stack.weights[0], stack.biases[0])
     for i in range(1, last + 1):
         h = _dropout(act(h), settings, training, generator)
-        h = torch.baddbmm(stack.biases[i].unsqueeze(1), h, stack.weights[i].transpose(1, 2))
+        h = torch.baddbmm(stack.biases[i].unsqueeze(1), h, stack.weights[i])
     return h
 
 
@@ -333,6 +338,7 @@ def _penalty(stack: _Stack, settings: _Settings) -> Tensor | None:
 
 @dataclass
 class _OptState:
+    decay: bool  # any model with the optimizer's own weight decay
     step: int = 0
     buffers: dict[int, list[Tensor]] = field(default_factory=dict)
 
@@ -362,7 +368,8 @@ def _optimizer_step(
 def _sgd(
     p: Tensor, g: Tensor, i: int, lr: Tensor, wd: Tensor, spec: Mapping[str, Any], s: _OptState
 ) -> None:
-    g = torch.addcmul(g, _per_model(wd, p), p)  # g + λw, rounded as torch's add(alpha=λ)
+    if s.decay:
+        g = torch.addcmul(g, _per_model(wd, p), p)  # g + λw, rounded as torch's add(alpha=λ)
     momentum = float(spec["momentum"])
     if momentum != 0.0:
         if i not in s.buffers:
@@ -386,10 +393,11 @@ def _adam(
     decoupled: bool,
 ) -> None:
     b1, b2 = float(spec["betas"][0]), float(spec["betas"][1])
-    if decoupled:
-        p.mul_(_per_model(1.0 - lr * wd, p))
-    else:
-        g = torch.addcmul(g, _per_model(wd, p), p)
+    if s.decay:
+        if decoupled:
+            p.mul_(_per_model(1.0 - lr * wd, p))
+        else:
+            g = torch.addcmul(g, _per_model(wd, p), p)
     if i not in s.buffers:
         s.buffers[i] = [torch.zeros_like(p), torch.zeros_like(p)]
     m, v = s.buffers[i]
@@ -397,8 +405,8 @@ def _adam(
     v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
     bias1 = 1.0 - b1**s.step
     bias2_sqrt = math.sqrt(1.0 - b2**s.step)
-    denom = (v.sqrt() / bias2_sqrt).add_(float(spec.get("eps", 1e-8)))
-    p.sub_(_per_model(lr / bias1, p) * m / denom)
+    denom = v.sqrt().div_(bias2_sqrt).add_(float(spec.get("eps", 1e-8)))
+    p.addcdiv_(m * _per_model(-lr / bias1, p), denom)
 
 
 def _apply_rules(stack: _Stack, prev: Sequence[Tensor], lr: Tensor, settings: _Settings) -> None:
@@ -623,7 +631,7 @@ class _StackedRun:
         self._report(0, on_step)
         orders, cursor = shuffle(), 0
         params = self.stack.params()
-        state = _OptState()
+        state = _OptState(decay=bool((self.settings.weight_decay != 0).any()))
         for step in range(1, self.steps + 1):
             if should_stop is not None and should_stop():
                 raise KeyboardInterrupt
