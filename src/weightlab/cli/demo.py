@@ -111,7 +111,9 @@ def _train_and_report(store_dir: Path, out_dir: Path, quiet: bool) -> Report:
             graceful_stop() as stop,
             Progress(*columns, console=err, disable=quiet, transient=True) as bars,
         ):
-            summary = run_sweep(spec, store, progress=RichProgress(bars), should_stop=stop)
+            summary = run_sweep(
+                spec, store, backend="local", progress=RichProgress(bars), should_stop=stop
+            )
         if not quiet:
             out.print(
                 f"{spec.name}: {len(summary.trained)} trained, "

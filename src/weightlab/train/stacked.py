@@ -110,6 +110,21 @@ class _Settings:
     drop_p: Tensor
     drop_classic: Tensor  # bool
     regs: list[Regularization] = field(default_factory=list)
+    rule_codes: tuple[int, ...] = ()  # the L1 rules some model uses
+    drop_train_scale: Tensor | None = None  # 1/(1−p) inverted, 1 classic
+    drop_eval_scale: Tensor | None = None  # 1 inverted, 1−p classic
+
+    def __post_init__(self) -> None:
+        self.rule_codes = tuple(sorted(set(self.l1_rule.tolist()) - {0}))
+        one = torch.ones_like(self.drop_p)
+        self.drop_train_scale = torch.where(self.drop_classic, one, 1.0 / (1.0 - self.drop_p))
+        self.drop_eval_scale = torch.where(self.drop_classic, 1.0 - self.drop_p, one)
+
+    @property
+    def needs_prev(self) -> bool:
+        """Whether a rule reads the weights from before the optimizer's step (decay,
+        subgradient and clip do; soft-thresholding does not)."""
+        return bool((self.decay != 0).any()) or any(c in (1, 2) for c in self.rule_codes)
 
     @property
     def any_penalty(self) -> bool:
@@ -298,13 +313,14 @@ def _dropout(
     2014)."""
     if not settings.any_dropout:
         return h
-    p = _per_model(settings.drop_p, h)
-    classic = _per_model(settings.drop_classic, h).bool()
+    assert settings.drop_train_scale is not None and settings.drop_eval_scale is not None
     if not training:
-        return torch.where(classic, h * (1.0 - p), h)
+        if not bool(settings.drop_classic.any()):
+            return h
+        return h * _per_model(settings.drop_eval_scale, h)
+    p = _per_model(settings.drop_p, h)
     keep = torch.rand(h.shape, generator=generator, device=h.device, dtype=h.dtype) >= p
-    scale = torch.where(classic, torch.ones_like(p), 1.0 / (1.0 - p))
-    return h * keep * scale
+    return h * keep * _per_model(settings.drop_train_scale, h)
 
 
 def _per_model_loss(logits: Tensor, y: Tensor, task: str) -> Tensor:
@@ -323,10 +339,17 @@ def _penalty(stack: _Stack, settings: _Settings) -> Tensor | None:
     """Each model's loss penalty ``λ_k·Σ_layers(r_k·Σ|w| + q_k·Σw²)``, [K]."""
     if not settings.any_penalty:
         return None
+    # A term no model uses is skipped (its coefficient is 0 for every model).
+    use_abs, use_sq = bool(settings.abs_coef.any()), bool(settings.sq_coef.any())
     total: Tensor | None = None
     for w in stack.weights:
         flat = w.reshape(w.shape[0], -1)
-        term = settings.abs_coef * flat.abs().sum(1) + settings.sq_coef * flat.square().sum(1)
+        parts = []
+        if use_abs:
+            parts.append(settings.abs_coef * flat.abs().sum(1))
+        if use_sq:
+            parts.append(settings.sq_coef * flat.square().sum(1))
+        term = parts[0] + parts[1] if len(parts) == 2 else parts[0]
         total = term if total is None else total + term
     assert total is not None
     return settings.strength * total
@@ -409,14 +432,17 @@ def _adam(
     p.addcdiv_(m * _per_model(-lr / bias1, p), denom)
 
 
-def _apply_rules(stack: _Stack, prev: Sequence[Tensor], lr: Tensor, settings: _Settings) -> None:
+def _apply_rules(
+    stack: _Stack, prev: Sequence[Tensor] | None, lr: Tensor, settings: _Settings
+) -> None:
     """Decoupled decay, then each model's L1 rule, on the weights (as
     :meth:`weightlab.train.Regularization.rule` chains them)."""
     with torch.no_grad():
         scale = torch.where(settings.decay_lr_scaled, lr * settings.decay, settings.decay)
         threshold = lr * settings.l1_step
-        for w, before in zip(stack.weights, prev, strict=True):
-            decayed = bool((settings.decay != 0).any())
+        decayed = bool((settings.decay != 0).any())
+        for i, w in enumerate(stack.weights):
+            before = w if prev is None else prev[i]  # no rule here reads it when None
             proposed = w - _per_model(scale, w) * before if decayed else w
             w.copy_(_l1_rules(before, proposed, _per_model(threshold, w), settings))
 
@@ -424,15 +450,28 @@ def _apply_rules(stack: _Stack, prev: Sequence[Tensor], lr: Tensor, settings: _S
 def _l1_rules(prev: Tensor, proposed: Tensor, t: Tensor, settings: _Settings) -> Tensor:
     """Each model's L1 rule with threshold ``t = lr·λ`` (see
     :func:`weightlab.regularize.l1_step`): subgradient, clip at a crossing, proximal."""
-    code = _per_model(settings.l1_rule, proposed)
-    if not bool((settings.l1_rule != 0).any()):
-        return proposed
-    z = proposed - t * prev.sign()
-    clipped = z.masked_fill(prev * z < 0, 0.0)
-    prox = proposed.sign() * (proposed.abs() - t).clamp_min(0.0)
-    out = torch.where(code == 1, z, proposed)
-    out = torch.where(code == 2, clipped, out)
-    return torch.where(code == 3, prox, out)
+    out = proposed
+    for code in settings.rule_codes:  # only the rules some model uses
+        new = _RULE_STEPS[code](prev, proposed, t)
+        uses = settings.l1_rule == code
+        out = new if bool(uses.all()) else torch.where(_per_model(uses, out).bool(), new, out)
+    return out
+
+
+def _subgradient(prev: Tensor, proposed: Tensor, t: Tensor) -> Tensor:
+    return proposed - t * prev.sign()
+
+
+def _clip(prev: Tensor, proposed: Tensor, t: Tensor) -> Tensor:
+    z = _subgradient(prev, proposed, t)
+    return z.masked_fill(prev * z < 0, 0.0)
+
+
+def _proximal(prev: Tensor, proposed: Tensor, t: Tensor) -> Tensor:
+    return proposed.sign() * (proposed.abs() - t).clamp_min(0.0)
+
+
+_RULE_STEPS = {1: _subgradient, 2: _clip, 3: _proximal}
 
 
 # ---------------------------------------------------------------------------
@@ -649,11 +688,10 @@ class _StackedRun:
                 break
             torch.where(self.alive, total, 0.0).sum().backward()  # type: ignore[no-untyped-call]
             lr = self.lr_at(step - 1)
-            prev = (
-                [w.detach().clone() for w in self.stack.weights] if self.settings.any_rule else []
-            )
+            keep = self.settings.any_rule and self.settings.needs_prev
+            prev = [w.detach().clone() for w in self.stack.weights] if keep else None
             _optimizer_step(params, self.configs[0].optimizer, lr, self.settings, state)
-            if prev:
+            if self.settings.any_rule:
                 _apply_rules(self.stack, prev, lr, self.settings)
             if step % self.eval_every == 0 or step == self.steps or step in self.hist_steps:
                 self.record(step)
