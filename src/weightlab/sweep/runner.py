@@ -37,7 +37,7 @@ from weightlab.sweep.backends import (
     train_chunk,
 )
 from weightlab.sweep.spec import SweepSpec, expand
-from weightlab.train import RunConfig, parse_regularization, train_run, versions
+from weightlab.train import RunConfig, RunOutput, parse_regularization, train_run, versions
 from weightlab.train.stacked import bucket_key, stack_problem, train_stacked
 
 __all__ = ["Progress", "SweepSummary", "prepare", "run_sweep"]
@@ -234,18 +234,7 @@ class _Driver:
         else:
             out = result.output
             if self.store.holds(run_id, self.owner):
-                self.store.finish(
-                    run_id,
-                    status=out.status,
-                    metrics=out.metrics,
-                    histograms=out.histograms,
-                    diagnostics=out.diagnostics,
-                    final=out.final,
-                    seconds=out.seconds,
-                    versions=versions(),
-                    diverged_step=out.diverged_step,
-                    engine=result.engine,
-                )
+                store_output(self.store, run_id, out, result.engine)
             self.summary.trained.append(label)
             if out.status == "diverged":
                 self.summary.diverged.append(label)
@@ -397,6 +386,16 @@ def _train_one(
         if progress is not None:
             progress.run_finished(label, "failed")
         return
+    store_output(store, run_id, out)
+    summary.trained.append(label)
+    if out.status == "diverged":
+        summary.diverged.append(label)
+    if progress is not None:
+        progress.run_finished(label, out.status)
+
+
+def store_output(store: Store, run_id: int, out: RunOutput, engine: str | None = None) -> None:
+    """Write one run's results, its status and the engine that trained it."""
     store.finish(
         run_id,
         status=out.status,
@@ -407,12 +406,8 @@ def _train_one(
         seconds=out.seconds,
         versions=versions(),
         diverged_step=out.diverged_step,
+        engine=engine,
     )
-    summary.trained.append(label)
-    if out.status == "diverged":
-        summary.diverged.append(label)
-    if progress is not None:
-        progress.run_finished(label, out.status)
 
 
 def final_metrics(store: Store, sweep: str | None = None) -> list[dict[str, Any]]:
