@@ -5,38 +5,7 @@ defined in :mod:`weightlab.interop.keras`, whose docstring explains the layout
 conversion and the conventions.  Needs the extra: ``pip install 'weightlab[keras]'``.
 """
 
-from weightlab.interop.keras import (
-    L1,
-    L2,
-    DecoupledDecay,
-    Dropout,
-    ElasticNet,
-    Initializer,
-    KerasRule,
-    L1Step,
-    WeightRules,
-    decoupled_decay,
-    initializer_schemes,
-    is_kernel,
-    l1_step,
-    to_keras_layout,
-    to_torch_layout,
-)
+from weightlab.interop import keras as _impl
+from weightlab.interop.keras import *  # noqa: F403 - the public names, listed once there
 
-__all__ = [
-    "L1",
-    "L2",
-    "DecoupledDecay",
-    "Dropout",
-    "ElasticNet",
-    "Initializer",
-    "KerasRule",
-    "L1Step",
-    "WeightRules",
-    "decoupled_decay",
-    "initializer_schemes",
-    "is_kernel",
-    "l1_step",
-    "to_keras_layout",
-    "to_torch_layout",
-]
+__all__ = list(_impl.__all__)

@@ -10,42 +10,7 @@ Example:
     (3, 2)
 """
 
-from weightlab.interop.mlx import (
-    LAYER_TYPES,
-    Dropout,
-    Initializer,
-    MLXWeightRule,
-    Predicate,
-    RegularizedOptimizer,
-    apply,
-    chain,
-    decoupled_decay,
-    elastic_net,
-    initializer,
-    is_weight,
-    l1,
-    l1_step,
-    l2,
-    layers,
-    select,
-)
+from weightlab.interop import mlx as _impl
+from weightlab.interop.mlx import *  # noqa: F403 - the public names, listed once there
 
-__all__ = [
-    "LAYER_TYPES",
-    "Dropout",
-    "Initializer",
-    "MLXWeightRule",
-    "Predicate",
-    "RegularizedOptimizer",
-    "apply",
-    "chain",
-    "decoupled_decay",
-    "elastic_net",
-    "initializer",
-    "is_weight",
-    "l1",
-    "l1_step",
-    "l2",
-    "layers",
-    "select",
-]
+__all__ = list(_impl.__all__)

@@ -4,10 +4,8 @@ bad input."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import inspect
-import io
 import math
 import re
 import sys
@@ -18,6 +16,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
+from doc_blocks import check_python_blocks
 
 mx = pytest.importorskip("mlx.core")
 mnn = pytest.importorskip("mlx.nn")
@@ -826,26 +826,6 @@ def test_public_module_re_exports_the_interop_module() -> None:
 # ---------------------------------------------------------------------------
 # The guide's examples run and print what it shows.
 
-BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
-
 
 def test_guide_python_blocks_print_the_shown_output() -> None:
-    text = DOC.read_text(encoding="utf-8")
-    blocks = list(BLOCK.finditer(text))
-    namespace: dict[str, object] = {}
-    checked = 0
-    for i, block in enumerate(blocks):
-        if block.group(1) != "python":
-            continue
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            exec(compile(block.group(2), f"docs/mlx.md block {i}", "exec"), namespace)
-        following = blocks[i + 1] if i + 1 < len(blocks) else None
-        if (
-            following
-            and following.group(1) == "text"
-            and not text[block.end() : following.start()].strip()
-        ):
-            assert buffer.getvalue().strip() == following.group(2).strip()
-            checked += 1
-    assert checked >= 4
+    assert check_python_blocks(DOC) >= 4

@@ -69,7 +69,7 @@ from weightlab._validate import (
 )
 from weightlab.init.schemes import REGISTRY, Scheme, resolve, scheme_names
 from weightlab.regularize.dropout import MODES, DropoutMode
-from weightlab.regularize.penalties import CONVENTIONS, Convention
+from weightlab.regularize.penalties import CONVENTIONS, SQUARE_FACTOR, Convention
 from weightlab.regularize.updates import L1_RULES, L1Rule
 
 if "keras" not in sys.modules:
@@ -290,7 +290,7 @@ def _elastic_net(x: Any, strength: float, l1_ratio: float, convention: str) -> A
     if dtype in ("float16", "bfloat16"):
         dtype = "float32"
         x = ops.cast(x, dtype)
-    c = 1.0 if convention == "sum_sq" else 0.5
+    c = SQUARE_FACTOR[convention]
     total = ops.zeros((), dtype=dtype)
     if l1_ratio > 0.0:
         total = total + ops.cast(l1_ratio, dtype) * ops.sum(ops.abs(x))

@@ -70,7 +70,7 @@ from weightlab._validate import (  # noqa: E402
 from weightlab.init.apply import LayerInit, _scheme_gain  # noqa: E402
 from weightlab.init.schemes import Scheme, resolve, scheme_names  # noqa: E402
 from weightlab.regularize.dropout import MODES, DropoutMode  # noqa: E402
-from weightlab.regularize.penalties import CONVENTIONS, Convention  # noqa: E402
+from weightlab.regularize.penalties import CONVENTIONS, SQUARE_FACTOR, Convention  # noqa: E402
 from weightlab.regularize.updates import L1_RULES, L1Rule  # noqa: E402
 
 __all__ = [
@@ -124,8 +124,6 @@ _TORCH_DTYPES: dict[mx.Dtype, torch.dtype] = {
     mx.float32: torch.float32,
     mx.float64: torch.float64,
 }
-
-_SQUARE_FACTOR = {"sum_sq": 1.0, "half_sum_sq": 0.5}
 
 
 class _Seed(Interval):
@@ -472,7 +470,7 @@ def _arrays(owner: str, params: object, predicate: Predicate) -> list[mx.array]:
 def _elastic_net(
     arrays: list[mx.array], strength: float, l1_ratio: float, convention: str
 ) -> mx.array:
-    c = _SQUARE_FACTOR[convention]
+    c = SQUARE_FACTOR[convention]
     total: mx.array | None = None
     for w in arrays:
         term = _weight_penalty(w, l1_ratio, c)
