@@ -297,3 +297,40 @@ def test_lsuv_records_layers_the_data_never_reaches(gen: torch.Generator) -> Non
         Skips(), "lsuv", data=torch.randn(64, 4, generator=gen), generator=gen
     )
     assert [(r.name, r.scheme) for r in records] == [("used", "lsuv"), ("unused", "orthogonal")]
+
+
+def test_plain_sequentials_are_read_without_tracing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tracing patches nn.Module.__call__ for the whole process, which breaks forward
+    # passes in other threads (the lab measures one model while training others).
+    traced: list[nn.Module] = []
+    real = torch.fx.symbolic_trace
+
+    def spy(module: nn.Module) -> torch.fx.GraphModule:
+        traced.append(module)
+        return real(module)
+
+    monkeypatch.setattr(torch.fx, "symbolic_trace", spy)
+    plain = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(4, 8),
+        nn.Tanh(),
+        nn.Sequential(nn.Linear(8, 8), nn.ReLU()),
+        nn.Linear(8, 2),
+    )
+    assert init.detect_activations(plain) == {
+        "1": ("tanh", None),
+        "3.0": ("relu", None),
+        "4": ("linear", None),
+    }
+    assert traced == []
+
+    class Functional(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(self.fc(x))
+
+    assert init.detect_activations(Functional()) == {"fc": ("relu", None)}
+    assert len(traced) == 1

@@ -186,13 +186,31 @@ def _sequential_activations(module: nn.Module) -> dict[str, Activation]:
     return found
 
 
+def _plain_sequential(module: nn.Module) -> bool:
+    """Whether ``module`` is an ``nn.Sequential`` made only of containers of the same kind
+    and of modules from ``torch.nn`` or weightlab (whose forward passes hide no
+    functional activations)."""
+    return isinstance(module, nn.Sequential) and all(
+        isinstance(m, nn.Sequential) or type(m).__module__.startswith(("torch.nn.", "weightlab."))
+        for m in module.modules()
+    )
+
+
 def detect_activations(module: nn.Module) -> dict[str, Activation]:
     """Map each layer's name to ``(activation, parameter)`` for the activation that
-    consumes its output; ``("linear", None)`` when none does (or it cannot be told)."""
-    try:
-        found = _traced_activations(module)
-    except Exception:
+    consumes its output; ``("linear", None)`` when none does (or it cannot be told).
+
+    Nested ``nn.Sequential`` containers of torch's own modules are read from their
+    order, without tracing: ``torch.fx.symbolic_trace`` patches ``nn.Module.__call__``
+    for the whole process while it traces, which breaks forward passes running in other
+    threads at that moment (a server measuring one model while training another)."""
+    if _plain_sequential(module):
         found = _sequential_activations(module)
+    else:
+        try:
+            found = _traced_activations(module)
+        except Exception:
+            found = _sequential_activations(module)
     return {name: found.get(name, ("linear", None)) for name, _ in layers(module)}
 
 
