@@ -13,7 +13,7 @@ from typing import Any
 
 from weightlab._validate import fail
 
-__all__ = ["SpecCall", "format_spec", "parse_spec"]
+__all__ = ["SpecCall", "format_spec", "parse_spec", "split_terms"]
 
 SpecCall = tuple[str, tuple[Any, ...], dict[str, Any]]
 
@@ -72,3 +72,30 @@ def format_spec(name: str, params: dict[str, Any]) -> str:
         return name
     inner = ", ".join(f"{k}={v!r}" for k, v in params.items())
     return f"{name}({inner})"
+
+
+def split_terms(text: str) -> list[str]:
+    """Split ``"A(...) + B(...)"`` at its top-level ``+`` signs (a ``+`` inside a literal,
+    as in ``1e+3``, stays); malformed text comes back whole, for :func:`parse_spec` to
+    report.
+
+    Example:
+        >>> split_terms("l2(1e+3) + dropout(0.5)")
+        ['l2(1e+3)', 'dropout(0.5)']
+    """
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return [text.strip()]
+    operands: list[ast.expr] = []
+
+    def flatten(n: ast.expr) -> None:
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add):
+            flatten(n.left)
+            flatten(n.right)
+        else:
+            operands.append(n)
+
+    flatten(node)
+    source = text.strip()
+    return [(ast.get_source_segment(source, n) or "").strip() for n in operands]

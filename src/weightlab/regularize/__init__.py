@@ -1,6 +1,13 @@
-"""Regularization: loss penalties, update rules for any optimizer, dropout, and which
-parameters to regularize."""
+"""Regularization: a registry of terms (loss penalties, update rules for any optimizer,
+dropout layers), the functions built on it, and which parameters to regularize.
 
+Every regularizer is a registered term (:mod:`weightlab.regularize.terms`); a run's
+regularization is a string of terms (``"l2(1e-4)+dropout(0.3)"``) parsed by
+:func:`parse_regularization`.  See :mod:`weightlab.regularize.registry`.
+"""
+
+from weightlab.regularize import terms as terms
+from weightlab.regularize.arrays import STACKED, TORCH, ArrayOps, TorchOps
 from weightlab.regularize.dropout import (
     DROPOUT_MODULES,
     MODES,
@@ -18,6 +25,19 @@ from weightlab.regularize.penalties import (
     l1,
     l2,
     torch_weight_decay,
+)
+from weightlab.regularize.registry import (
+    REGISTRY,
+    Canonical,
+    Param,
+    Regularization,
+    Term,
+    TermEntry,
+    make_term,
+    parse_regularization,
+    parse_term,
+    register,
+    term_names,
 )
 from weightlab.regularize.select import NORM_MODULES, param_groups, select_params
 from weightlab.regularize.updates import (
@@ -40,11 +60,21 @@ __all__ = [
     "L1_RULES",
     "MODES",
     "NORM_MODULES",
+    "REGISTRY",
+    "STACKED",
+    "TORCH",
+    "ArrayOps",
+    "Canonical",
     "Convention",
     "Dropout",
     "DropoutMode",
     "L1Rule",
+    "Param",
+    "Regularization",
     "RegularizedOptimizer",
+    "Term",
+    "TermEntry",
+    "TorchOps",
     "WeightRule",
     "apply_rule",
     "chain",
@@ -58,9 +88,15 @@ __all__ = [
     "l1_step",
     "l1_subgradient",
     "l2",
+    "make_term",
     "mc_dropout",
     "mc_predict",
     "param_groups",
+    "parse_regularization",
+    "parse_term",
+    "register",
     "select_params",
+    "term_names",
+    "terms",
     "torch_weight_decay",
 ]

@@ -28,6 +28,8 @@ from weightlab._validate import (
     fail,
 )
 from weightlab._validate import Tensor as TensorRule
+from weightlab.regularize.arrays import TORCH
+from weightlab.regularize.terms import MODES, dropout_layer
 
 __all__ = [
     "DROPOUT_MODULES",
@@ -35,12 +37,12 @@ __all__ = [
     "Dropout",
     "DropoutMode",
     "dropout",
+    "keep_mask",
     "mc_dropout",
     "mc_predict",
 ]
 
 DropoutMode = Literal["inverted", "classic"]
-MODES: tuple[str, ...] = ("inverted", "classic")
 
 
 _TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
@@ -217,15 +219,15 @@ def _forward(model: nn.Module, x: Tensor) -> Tensor:
 def _dropout(
     x: Tensor, p: float, mode: str, training: bool, generator: torch.Generator | None
 ) -> Tensor:
-    if not training:
-        return x if mode == "inverted" or p == 0.0 else x * (1.0 - p)
     if p == 0.0:
         return x
-    keep = _keep_mask(x, p, generator)
-    return x * keep / (1.0 - p) if mode == "inverted" else x * keep
+    keep = keep_mask(x, p, generator) if training else None
+    out: Tensor = dropout_layer(TORCH, x, keep, training, p=p, mode=mode)
+    return out
 
 
-def _keep_mask(x: Tensor, p: float, generator: torch.Generator | None) -> Tensor:
-    # Drawn in float32 whatever x's dtype, so one seed gives one mask for every dtype.
+def keep_mask(x: Tensor, p: float | Tensor, generator: torch.Generator | None) -> Tensor:
+    """``u ≥ p`` for ``u ~ U(0, 1)`` drawn in float32 whatever ``x``'s dtype, so one seed
+    gives one mask for every dtype (the masks of :class:`Dropout`)."""
     u = torch.rand(x.shape, generator=generator, device=x.device, dtype=torch.float32)
     return u >= p

@@ -27,6 +27,8 @@ from torch import Tensor
 
 from weightlab._validate import STRENGTH, UNIT, Described, OneOf, check, fail
 from weightlab._validate import Tensor as TensorRule
+from weightlab.regularize.arrays import TORCH
+from weightlab.regularize.terms import CONVENTIONS, SQUARE_FACTOR, elastic_net_penalty
 
 __all__ = [
     "CONVENTIONS",
@@ -39,10 +41,6 @@ __all__ = [
 ]
 
 Convention = Literal["sum_sq", "half_sum_sq"]
-CONVENTIONS: tuple[str, ...] = ("sum_sq", "half_sum_sq")
-
-# c in c·Σw²: the factor each convention puts in front of the sum of squares.
-SQUARE_FACTOR = {"sum_sq": 1.0, "half_sum_sq": 0.5}
 
 _TABLE = {
     "strength": STRENGTH,
@@ -216,24 +214,10 @@ def torch_weight_decay(strength: float, convention: Convention) -> float:
 
 
 def _elastic_net(params: list[Tensor], strength: float, l1_ratio: float, convention: str) -> Tensor:
-    c = SQUARE_FACTOR[convention]
-    terms = [_weight_penalty(w, l1_ratio, c) for w in params]
-    if not terms:
+    # The registered term's arithmetic (weightlab.regularize.terms), on one model.
+    if not params:
         return torch.zeros(())
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return strength * total
-
-
-def _weight_penalty(w: Tensor, l1_ratio: float, c: float) -> Tensor:
-    # Half-precision sums (and squares above 256) overflow float16, so both are taken in
-    # float32 at least; the cast is a no-op for float32 and float64 weights.
-    w = w.to(torch.promote_types(w.dtype, torch.float32))
-    # Terms with a zero coefficient are skipped: no wasted work on big tensors.
-    total = w.new_zeros(())
-    if l1_ratio > 0.0:
-        total = total + l1_ratio * w.abs().sum()
-    if l1_ratio < 1.0:
-        total = total + (1.0 - l1_ratio) * c * w.square().sum()
-    return total
+    value: Tensor = elastic_net_penalty(
+        TORCH, params, strength=strength, l1_ratio=l1_ratio, convention=convention
+    )
+    return value

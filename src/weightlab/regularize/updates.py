@@ -21,7 +21,10 @@ import torch
 from torch import Tensor
 
 from weightlab._validate import STRENGTH, Described, Instance, OneOf, Satisfies, check, fail
+from weightlab.regularize.arrays import TORCH
 from weightlab.regularize.penalties import as_tensors
+from weightlab.regularize.registry import make_term
+from weightlab.regularize.terms import L1_RULES
 
 __all__ = [
     "L1_RULES",
@@ -39,7 +42,6 @@ __all__ = [
 
 WeightRule = Callable[[Tensor, Tensor, float], Tensor]
 L1Rule = Literal["subgradient", "clip", "proximal"]
-L1_RULES: tuple[str, ...] = ("subgradient", "clip", "proximal")
 
 _CALLABLE = Satisfies(callable, "a callable rule(prev, proposed, lr) -> new")
 _TABLE = {
@@ -71,12 +73,7 @@ def decoupled_decay(rate: float, *, lr_scaled: bool = True) -> WeightRule:
     Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization".
     """
     check("decoupled_decay", {"rate": rate, "lr_scaled": lr_scaled}, _TABLE)
-
-    def rule(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
-        scale = lr * rate if lr_scaled else rate
-        return proposed - scale * prev
-
-    return rule
+    return _term_rule("decoupled_decay", rate=rate, lr_scaled=lr_scaled)
 
 
 def l1_step(strength: float, rule: L1Rule = "proximal") -> WeightRule:
@@ -111,26 +108,26 @@ def l1_step(strength: float, rule: L1Rule = "proximal") -> WeightRule:
     Tibshirani 1996 (the lasso); Langford, Li & Zhang 2009.
     """
     check("l1_step", {"strength": strength, "rule": rule}, _TABLE)
-    return _L1_FACTORIES[rule](strength)
+    return _term_rule("l1", strength=strength, rule=rule)
 
 
 def l1_subgradient(strength: float) -> WeightRule:
     """:func:`l1_step` with ``rule="subgradient"``: ``new = proposed − lr·λ·sign(prev)``."""
     check("l1_subgradient", {"strength": strength}, _TABLE)
-    return _subgradient(strength)
+    return _term_rule("l1", strength=strength, rule="subgradient")
 
 
 def l1_clip(strength: float) -> WeightRule:
     """:func:`l1_step` with ``rule="clip"``: the subgradient step, set to 0 where the whole
     step from ``prev`` crosses zero (the rule seed 001's printed numbers follow)."""
     check("l1_clip", {"strength": strength}, _TABLE)
-    return _clip(strength)
+    return _term_rule("l1", strength=strength, rule="clip")
 
 
 def l1_proximal(strength: float) -> WeightRule:
     """:func:`l1_step` with ``rule="proximal"``: soft-thresholding by ``lr·λ`` (ISTA)."""
     check("l1_proximal", {"strength": strength}, _TABLE)
-    return _proximal(strength)
+    return _term_rule("l1", strength=strength, rule="proximal")
 
 
 def chain(*rules: WeightRule) -> WeightRule:
@@ -246,45 +243,11 @@ def _identity(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
     return proposed
 
 
-def _subgradient(strength: float) -> WeightRule:
-    if strength == 0.0:
-        return _identity
-
-    def rule(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
-        return proposed - lr * strength * prev.sign()
-
-    return rule
-
-
-def _clip(strength: float) -> WeightRule:
-    # Without an L1 term there is nothing to clip: crossings made by the data gradient
-    # alone are the optimizer's business.
-    if strength == 0.0:
-        return _identity
-    subgradient = _subgradient(strength)
-
-    def rule(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
-        z = subgradient(prev, proposed, lr)
-        return z.masked_fill(prev * z < 0, 0.0)
-
-    return rule
-
-
-def _proximal(strength: float) -> WeightRule:
-    if strength == 0.0:
-        return _identity
-
-    def rule(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
-        return proposed.sign() * (proposed.abs() - lr * strength).clamp_min(0.0)
-
-    return rule
-
-
-_L1_FACTORIES: dict[str, Callable[[float], WeightRule]] = {
-    "subgradient": _subgradient,
-    "clip": _clip,
-    "proximal": _proximal,
-}
+def _term_rule(name: str, **params: Any) -> WeightRule:
+    """The registered term's rule on one torch model; the identity when the term is
+    inactive (a strength of 0 changes nothing, not even a crossing's clip)."""
+    term = make_term(name, **params)
+    return term.rule(TORCH) if term.active else _identity
 
 
 def _unique(params: list[Tensor]) -> list[Tensor]:
