@@ -196,12 +196,40 @@ def test_activations_must_be_a_mapping() -> None:
         init.init_module(_mlp(), "he_normal", gain_from_activation=True, activations=["relu"])  # type: ignore[arg-type]
 
 
-def test_data_is_only_for_data_dependent_schemes() -> None:
+@pytest.mark.parametrize("spec", ["he_normal", "xavier_uniform", "orthogonal(gain=2.0)"])
+@pytest.mark.parametrize("gain_from_activation", [False, True])
+def test_per_tensor_schemes_accept_and_ignore_data(spec: str, gain_from_activation: bool) -> None:
+    # Callers pass a batch whatever the scheme; a per-tensor scheme draws the same weights.
+    with_data, without = _mlp(), _mlp()
+    x = torch.randn(8, 16, generator=torch.Generator().manual_seed(1))
+    kw = {"gain_from_activation": gain_from_activation}
+    a = init.init_module(with_data, spec, data=x, generator=torch.Generator().manual_seed(0), **kw)
+    b = init.init_module(without, spec, generator=torch.Generator().manual_seed(0), **kw)
+    assert a == b
+    for p, q in zip(with_data.parameters(), without.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_data_is_checked_for_every_scheme() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"The 'data' parameter of init_module must be a torch.Tensor with at least 1 dimension or None\. Got \[1\.0, 2\.0\]\.",
+    ):
+        init.init_module(_mlp(), "he_normal", data=[1.0, 2.0])  # type: ignore[arg-type]
     with pytest.raises(
         ValueError,
-        match=r"The 'data' parameter of init_module must be None for 'he_normal', which does not use data \(only lsuv does\)\. Got a tensor of shape \(4, 16\)\.",
+        match=r"The 'data' parameter of init_module must be a torch.Tensor with at least 1 dimension or None\. Got ",
     ):
-        init.init_module(_mlp(), "he_normal", data=torch.randn(4, 16))
+        init.init_module(_mlp(), "lsuv", data=torch.tensor(1.0))
+
+
+def test_data_dependent_schemes_ignore_per_layer_gains(gen: torch.Generator) -> None:
+    # One call serves every scheme: lsuv sets each layer's scale from the data instead.
+    x = torch.randn(64, 16, generator=gen)
+    records = init.init_module(
+        _mlp(), "lsuv", data=x, gain_from_activation=True, activations={"0": "relu"}
+    )
+    assert {r.scheme for r in records} == {"lsuv"}
 
 
 def test_init_module_validates_its_arguments() -> None:

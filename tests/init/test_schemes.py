@@ -132,6 +132,100 @@ def test_truncated_variance_scaling_is_cut_at_two_sigma(gen: torch.Generator) ->
     assert stats.kstest(w.flatten().double().numpy(), dist.cdf).pvalue > 1e-3
 
 
+# --- Declared variances: each preset's (scale, mode, distribution) is what it draws. ---
+
+DECLARED = [name for name in init.scheme_names() if REGISTRY[name].variance is not None]
+DECLARED_SPECS = [
+    *DECLARED,
+    "xavier_normal(gain=1.7)",
+    "xavier_uniform(gain=0.5)",
+    "he_normal(a=0.5, mode=fan_out)",
+    "he_uniform(nonlinearity=tanh)",
+    "lecun_normal(gain=2.0)",
+    "lecun_uniform(gain=0.3)",
+    "variance_scaling(scale=3.0, mode=fan_avg, distribution=truncated_normal)",
+    "variance_scaling(scale=0.5, mode=fan_out, distribution=uniform)",
+]
+
+
+def test_variance_is_declared_by_exactly_the_variance_scaling_schemes() -> None:
+    undeclared = {n for n in init.scheme_names() if init.resolve(n).variance() is None}
+    assert undeclared == {
+        "zeros",
+        "constant",
+        "normal",
+        "uniform",
+        "truncated_normal",
+        "orthogonal",
+        "lsuv",
+    }
+    assert set(DECLARED) == set(init.scheme_names()) - undeclared
+
+
+@pytest.mark.parametrize(
+    ("spec", "declared"),
+    [
+        ("xavier_normal(gain=1.7)", (1.7**2, "fan_avg", "normal")),
+        ("xavier_uniform", (1.0, "fan_avg", "uniform")),
+        ("he_normal", (2.0, "fan_in", "normal")),
+        ("he_uniform(a=0.5, mode=fan_out)", (2 / 1.25, "fan_out", "uniform")),
+        ("he_normal(nonlinearity=tanh)", (25 / 9, "fan_in", "normal")),
+        ("he_normal(nonlinearity=selu)", (9 / 16, "fan_in", "normal")),
+        ("lecun_normal", (1.0, "fan_in", "normal")),
+        ("lecun_uniform(gain=0.5)", (0.25, "fan_in", "uniform")),
+        ("xavier_fan_in", (1.0, "fan_in", "normal")),
+        (
+            "variance_scaling(scale=3.0, mode=fan_avg, distribution=truncated_normal)",
+            (3.0, "fan_avg", "truncated_normal"),
+        ),
+    ],
+)
+def test_declared_variance_is_the_documented_formula(
+    spec: str, declared: tuple[float, str, str]
+) -> None:
+    v = init.resolve(spec).variance()
+    assert isinstance(v, init.Variance)
+    assert (v.mode, v.distribution) == declared[1:]
+    assert v.scale == pytest.approx(declared[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("spec", DECLARED_SPECS)
+def test_every_declared_preset_draws_through_its_declaration(spec: str) -> None:
+    scheme = init.resolve(spec)
+    v = scheme.variance()
+    assert v is not None
+    g1, g2 = _pair()
+    a = scheme(torch.empty(16, 8, 3), generator=g1)
+    b = init.variance_scaling_(torch.empty(16, 8, 3), *v, generator=g2)
+    assert torch.equal(a, b)
+
+
+def _declared_distribution(v: init.Variance, n: float) -> Any:
+    std = math.sqrt(v.scale / n)
+    if v.distribution == "normal":
+        return stats.norm(0.0, std)
+    if v.distribution == "uniform":
+        bound = math.sqrt(3.0) * std
+        return stats.uniform(-bound, 2 * bound)
+    return stats.truncnorm(-2, 2, scale=std / stats.truncnorm(-2, 2).std())
+
+
+@pytest.mark.parametrize("spec", DECLARED_SPECS)
+def test_every_declared_variance_is_what_the_preset_draws(spec: str, gen: torch.Generator) -> None:
+    # A non-square weight, so that the three fans differ and a wrong mode shows.
+    scheme = init.resolve(spec)
+    v = scheme.variance()
+    assert v is not None
+    w = scheme(torch.empty(N_OUT, N_IN), generator=gen)
+    n = {"fan_in": FAN_IN, "fan_out": FAN_OUT, "fan_avg": FAN_AVG}[v.mode]
+    variance = v.scale / n
+    # Sample variance of normal draws has relative SE √(2/N) ≈ 0.39%; uniform and truncated
+    # draws are lighter-tailed, so five of those SEs is an honest bound for all three.
+    assert w.var().item() == pytest.approx(variance, abs=5 * variance * math.sqrt(2 / w.numel()))
+    result = stats.kstest(w.flatten().double().numpy(), _declared_distribution(v, n).cdf)
+    assert result.pvalue > 1e-3
+
+
 # --- Exact invariants. -----------------------------------------------------------------
 
 

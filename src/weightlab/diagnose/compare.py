@@ -74,11 +74,7 @@ def iter_compare(
     for spec, scheme in zip(schemes, resolved, strict=True):
         model = build().to(x.device)
         init_module(
-            model,
-            scheme,
-            gain_from_activation=gain_from_activation and not scheme.data_dependent,
-            data=x if scheme.data_dependent else None,
-            generator=generator,
+            model, scheme, gain_from_activation=gain_from_activation, data=x, generator=generator
         )
         yield spec, diagnose(model, x, generator=generator)
 

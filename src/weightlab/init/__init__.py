@@ -8,6 +8,8 @@ Example:
     >>> records = init.init_module(net, "he_normal", generator=torch.Generator().manual_seed(0))
     >>> [r.scheme for r in records]
     ['he_normal', 'he_normal']
+    >>> init.resolve("he_normal(mode=fan_out)").variance().mode  # what a preset draws
+    'fan_out'
 """
 
 from weightlab.init.apply import LAYER_TYPES, LayerInit, detect_activations, init_module, layers
@@ -16,6 +18,7 @@ from weightlab.init.lsuv import lsuv_
 from weightlab.init.schemes import (
     DISTRIBUTIONS,
     Scheme,
+    Variance,
     constant_,
     he_normal_,
     he_uniform_,
@@ -40,6 +43,7 @@ __all__ = [
     "LAYER_TYPES",
     "LayerInit",
     "Scheme",
+    "Variance",
     "calculate_gain",
     "constant_",
     "detect_activations",

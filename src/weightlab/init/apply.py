@@ -27,6 +27,7 @@ from weightlab._validate import (
     Constraint,
     Instance,
     OneOf,
+    Tensor,
     check,
     fail,
     is_real,
@@ -41,6 +42,7 @@ __all__ = [
     "detect_activations",
     "init_module",
     "layers",
+    "scheme_gain",
     "weight_groups",
     "weight_view",
 ]
@@ -243,7 +245,9 @@ def _layer_scheme(scheme: Scheme, act: Activation) -> tuple[Scheme, float | None
     return scheme, None
 
 
-def _scheme_gain(scheme: Scheme) -> float | None:
+def scheme_gain(scheme: Scheme) -> float | None:
+    """The gain a bound scheme applies (its ``gain``, or the gain of its
+    ``nonlinearity``), None for a scheme without one."""
     kw = scheme.kwargs()
     if scheme.entry.gain_param == "gain":
         return float(kw["gain"])
@@ -259,6 +263,7 @@ _TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
     "activations": (Instance((Mapping,), "a mapping from layer names to activations"), OPTIONAL),
     "bias": (REAL, OPTIONAL),
     "gain_from_activation": Instance((bool,), "a bool"),
+    "data": (Tensor(min_dim=1), OPTIONAL),
     "generator": GENERATOR,
 }
 
@@ -275,6 +280,14 @@ def init_module(
 ) -> list[LayerInit]:
     """Initialize every Linear and convolution weight of ``module`` with ``scheme``.
 
+    A per-tensor scheme fills each layer's weight ``[out, in, *kernel]`` on its own (for a
+    variance-scaling one, ``Var(W) = scale / n`` with the layer's fan ``n``).  A
+    data-dependent scheme (``lsuv``, Mishkin & Matas 2016) takes the whole module and a
+    batch ``data``, which it requires.  ``data`` is accepted for every scheme, so a caller
+    can always pass a batch: per-tensor schemes ignore it, and data-dependent ones ignore
+    ``gain_from_activation`` and ``activations`` (they set each layer's scale from the
+    data).
+
     Args:
         module: any ``nn.Module``; modified in place.
         scheme: a spec string (``"he_normal"``, ``"normal(std=0.01)"``) or a Scheme.
@@ -283,7 +296,8 @@ def init_module(
             (``gain`` for Xavier/LeCun/orthogonal, ``nonlinearity`` for He).
         activations: override detection, e.g. ``{"net.0": "tanh", "net.2":
             "leaky_relu(0.2)"}``.
-        data: a batch of inputs for data-dependent schemes (``lsuv``).
+        data: a batch of inputs ``[batch, *input]`` the module accepts; required by
+            data-dependent schemes (``lsuv``), ignored by the others.
         generator: source of randomness; layers are drawn in registration order.
 
     Returns:
@@ -293,6 +307,9 @@ def init_module(
         >>> net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
         >>> [r.gain for r in init_module(net, "xavier_normal", gain_from_activation=True)]
         [1.6666666666666667, 1.0]
+        >>> x = torch.randn(32, 4)
+        >>> [r.scheme for r in init_module(net, "lsuv", data=x)]  # the same call for any scheme
+        ['lsuv', 'lsuv']
     """
     check(
         "init_module",
@@ -301,6 +318,7 @@ def init_module(
             "bias": bias,
             "gain_from_activation": gain_from_activation,
             "activations": activations,
+            "data": data,
             "generator": generator,
         },
         _TABLE,
@@ -315,9 +333,6 @@ def init_module(
         return resolved.entry.fn(  # type: ignore[no-any-return]
             module, data, generator=generator, **resolved.kwargs()
         )
-    if data is not None:
-        expected = f"None for {resolved.name!r}, which does not use data (only lsuv does)"
-        raise fail("init_module", "data", expected, data)
     if activations is not None and not gain_from_activation:
         expected = "given only with gain_from_activation=True (it sets per-layer gains)"
         raise fail("init_module", "activations", expected, dict(activations))
@@ -328,7 +343,7 @@ def init_module(
         layer_scheme, gain = (
             _layer_scheme(resolved, act)
             if gain_from_activation
-            else (resolved, _scheme_gain(resolved))
+            else (resolved, scheme_gain(resolved))
         )
         with torch.no_grad():
             for view in weight_groups(layer):

@@ -13,6 +13,10 @@ lecun_*          gain², fan_in              gain² / fan_in
 xavier_fan_in    1, fan_in                  1 / n^[l-1]  (seed 000's rule)
 ===============  =========================  ===================================
 
+Each preset declares its ``(scale, mode, distribution)`` once, as data on its registry
+entry, and draws through that declaration; :meth:`Scheme.variance` reads it (the
+translator reads the same declaration instead of restating it).
+
 Every scheme fills its tensor in place and returns it, and takes a ``generator`` so that
 runs are reproducible without global seeding.  Schemes are registered by name and can be
 written as spec strings (``"normal(std=0.01)"``), see :func:`resolve`.
@@ -25,7 +29,7 @@ import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 import torch
 
@@ -48,6 +52,7 @@ __all__ = [
     "DISTRIBUTIONS",
     "REGISTRY",
     "Scheme",
+    "Variance",
     "constant_",
     "he_normal_",
     "he_uniform_",
@@ -79,6 +84,19 @@ NONNEG = Interval(0.0, math.inf, "left")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class Variance(NamedTuple):
+    """What a variance-scaling scheme draws: ``Var(W) = scale / n``, ``n`` the fan named
+    by ``mode``, from ``distribution`` (one of :data:`DISTRIBUTIONS`)."""
+
+    scale: float
+    mode: str
+    distribution: str
+
+
+VarianceRule = Callable[[Mapping[str, Any]], Variance]
+"""A preset's declaration: its bound parameters (``{"gain": 1.0}``) to its Variance."""
+
+
 @dataclass(frozen=True)
 class _Entry:
     """A registered scheme: its validating and raw functions and what :func:`resolve`
@@ -93,6 +111,7 @@ class _Entry:
     gain_param: str | None
     data_dependent: bool
     summary: str
+    variance: VarianceRule | None = None
 
     def check_target(self, name: str, target: Any, generator: torch.Generator | None) -> None:
         """Validate the tensor (or module) and generator a bound scheme is applied to."""
@@ -116,6 +135,7 @@ def register(
     data_dependent: bool = False,
     target: Constraint | None = None,
     cross: Callable[[Mapping[str, Any]], None] | None = None,
+    variance: VarianceRule | None = None,
 ) -> Callable[[F], F]:
     """Register a scheme under its name without the trailing underscore, and validate
     its arguments from ``table`` on every public call.
@@ -125,7 +145,9 @@ def register(
     default rule for the first argument (a floating tensor with at least ``min_dim``
     dimensions), for data-dependent schemes that take a module.  ``cross`` checks
     rules between parameters (``low < high``); it runs at call time and in
-    :func:`resolve`.
+    :func:`resolve`.  ``variance`` declares a variance-scaling scheme's ``(scale, mode,
+    distribution)`` from its parameters; the scheme draws through it (:func:`_declared`)
+    and :meth:`Scheme.variance` reads it.
     """
 
     def decorate(fn: F) -> F:
@@ -158,6 +180,7 @@ def register(
             gain_param=gain_param,
             data_dependent=data_dependent,
             summary=doc[0] if doc else name,
+            variance=variance,
         )
         return validated  # type: ignore[return-value]
 
@@ -190,9 +213,18 @@ def _variance_scaling(
     return torch.nn.init.trunc_normal_(tensor, 0.0, sigma, -2 * sigma, 2 * sigma, generator)
 
 
+def _declared(
+    name: str, tensor: torch.Tensor, generator: torch.Generator | None, **params: Any
+) -> torch.Tensor:
+    """Draw ``tensor`` from the Variance that scheme ``name`` declares for ``params``."""
+    scale, mode, distribution = cast(VarianceRule, REGISTRY[name].variance)(params)
+    return _variance_scaling(tensor, scale, mode, distribution, generator)
+
+
 @register(
     {"scale": POSITIVE, "mode": OneOf(FAN_MODES), "distribution": OneOf(DISTRIBUTIONS)},
     min_dim=2,
+    variance=lambda p: Variance(p["scale"], p["mode"], p["distribution"]),
 )
 def variance_scaling_(
     tensor: torch.Tensor,
@@ -218,7 +250,9 @@ def variance_scaling_(
     Example:
         >>> w = variance_scaling_(torch.empty(256, 128), 2.0, "fan_in")  # He normal
     """
-    return _variance_scaling(tensor, scale, mode, distribution, generator)
+    return _declared(
+        "variance_scaling", tensor, generator, scale=scale, mode=mode, distribution=distribution
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -289,10 +323,26 @@ def truncated_normal_(
 
 
 # ---------------------------------------------------------------------------
-# Variance-scaling presets.
+# Variance-scaling presets: each declares its Variance once and draws through it.
 
 
-@register({"gain": GAIN}, min_dim=2, gain_param="gain")
+def _gain_squared(mode: str, distribution: str) -> VarianceRule:
+    """Xavier and LeCun: ``scale = gain²`` over a fixed fan."""
+    return lambda p: Variance(p["gain"] ** 2, mode, distribution)
+
+
+def _he_scale(a: float, nonlinearity: str) -> float:
+    """He's ``scale = gain²``, the gain of ``nonlinearity`` (of slope ``a`` if leaky)."""
+    param = a if nonlinearity == "leaky_relu" else None
+    return calculate_gain(nonlinearity, param) ** 2
+
+
+def _he(distribution: str) -> VarianceRule:
+    """He: ``scale = gain(nonlinearity, a)²`` over the fan that ``mode`` chooses."""
+    return lambda p: Variance(_he_scale(p["a"], p["nonlinearity"]), p["mode"], distribution)
+
+
+@register({"gain": GAIN}, min_dim=2, gain_param="gain", variance=_gain_squared("fan_avg", "normal"))
 def xavier_normal_(
     tensor: torch.Tensor, gain: float = 1.0, *, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -304,15 +354,17 @@ def xavier_normal_(
     same variance from a truncated normal (``variance_scaling_(..., distribution=
     "truncated_normal")``).
     """
-    return _variance_scaling(tensor, gain**2, "fan_avg", "normal", generator)
+    return _declared("xavier_normal", tensor, generator, gain=gain)
 
 
-@register({"gain": GAIN}, min_dim=2, gain_param="gain")
+@register(
+    {"gain": GAIN}, min_dim=2, gain_param="gain", variance=_gain_squared("fan_avg", "uniform")
+)
 def xavier_uniform_(
     tensor: torch.Tensor, gain: float = 1.0, *, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Glorot uniform: ``U(±gain · √(6 / (fan_in + fan_out)))`` (Glorot & Bengio 2010)."""
-    return _variance_scaling(tensor, gain**2, "fan_avg", "uniform", generator)
+    return _declared("xavier_uniform", tensor, generator, gain=gain)
 
 
 _HE_TABLE = {
@@ -322,12 +374,7 @@ _HE_TABLE = {
 }
 
 
-def _he_scale(a: float, nonlinearity: str) -> float:
-    param = a if nonlinearity == "leaky_relu" else None
-    return calculate_gain(nonlinearity, param) ** 2
-
-
-@register(_HE_TABLE, min_dim=2, gain_param="nonlinearity")
+@register(_HE_TABLE, min_dim=2, gain_param="nonlinearity", variance=_he("normal"))
 def he_normal_(
     tensor: torch.Tensor,
     a: float = 0.0,
@@ -343,10 +390,10 @@ def he_normal_(
     "Delving Deep into Rectifiers").  ``mode='fan_out'`` preserves backward gradient
     variance instead.  Same defaults as ``torch.nn.init.kaiming_normal_``.
     """
-    return _variance_scaling(tensor, _he_scale(a, nonlinearity), mode, "normal", generator)
+    return _declared("he_normal", tensor, generator, a=a, mode=mode, nonlinearity=nonlinearity)
 
 
-@register(_HE_TABLE, min_dim=2, gain_param="nonlinearity")
+@register(_HE_TABLE, min_dim=2, gain_param="nonlinearity", variance=_he("uniform"))
 def he_uniform_(
     tensor: torch.Tensor,
     a: float = 0.0,
@@ -356,27 +403,27 @@ def he_uniform_(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """He (Kaiming) uniform: ``U(±gain · √(3 / n))`` (He et al. 2015)."""
-    return _variance_scaling(tensor, _he_scale(a, nonlinearity), mode, "uniform", generator)
+    return _declared("he_uniform", tensor, generator, a=a, mode=mode, nonlinearity=nonlinearity)
 
 
-@register({"gain": GAIN}, min_dim=2, gain_param="gain")
+@register({"gain": GAIN}, min_dim=2, gain_param="gain", variance=_gain_squared("fan_in", "normal"))
 def lecun_normal_(
     tensor: torch.Tensor, gain: float = 1.0, *, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """LeCun normal: ``N(0, gain² / fan_in)`` (LeCun, Bottou, Orr & Müller 1998,
     "Efficient BackProp").  Plain normal; Keras' LecunNormal is truncated."""
-    return _variance_scaling(tensor, gain**2, "fan_in", "normal", generator)
+    return _declared("lecun_normal", tensor, generator, gain=gain)
 
 
-@register({"gain": GAIN}, min_dim=2, gain_param="gain")
+@register({"gain": GAIN}, min_dim=2, gain_param="gain", variance=_gain_squared("fan_in", "uniform"))
 def lecun_uniform_(
     tensor: torch.Tensor, gain: float = 1.0, *, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """LeCun uniform: ``U(±gain · √(3 / fan_in))`` (LeCun et al. 1998)."""
-    return _variance_scaling(tensor, gain**2, "fan_in", "uniform", generator)
+    return _declared("lecun_uniform", tensor, generator, gain=gain)
 
 
-@register({}, min_dim=2)
+@register({}, min_dim=2, variance=lambda p: Variance(1.0, "fan_in", "normal"))
 def xavier_fan_in_(
     tensor: torch.Tensor, *, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -386,7 +433,7 @@ def xavier_fan_in_(
     when ``fan_in = fan_out``.  Derived for tanh near 0 (``Var(a) ≈ Var(z)``), zero-mean
     i.i.d. weights and inputs, and zero biases.
     """
-    return _variance_scaling(tensor, 1.0, "fan_in", "normal", generator)
+    return _declared("xavier_fan_in", tensor, generator)
 
 
 @register({"gain": GAIN}, min_dim=2, gain_param="gain")
@@ -442,6 +489,20 @@ class Scheme:
 
     def kwargs(self) -> dict[str, Any]:
         return dict(self.params)
+
+    def variance(self) -> Variance | None:
+        """The ``(scale, mode, distribution)`` this scheme draws, ``Var(W) = scale / n``,
+        read from its registry entry's declaration; None for a scheme that is not
+        variance scaling (``normal``, ``orthogonal``, ``lsuv``, ...).
+
+        Example:
+            >>> resolve("xavier_uniform(gain=2.0)").variance()
+            Variance(scale=4.0, mode='fan_avg', distribution='uniform')
+            >>> resolve("normal(std=0.01)").variance() is None
+            True
+        """
+        rule = self.entry.variance
+        return None if rule is None else rule(self.kwargs())
 
     def __call__(
         self, tensor: torch.Tensor, *, generator: torch.Generator | None = None
