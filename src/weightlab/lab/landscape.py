@@ -1,6 +1,6 @@
 """The landscape section's numbers: a 2-D loss ``J``, the penalized loss ``J + λP`` on a
 grid, the regularized optimum and its path as λ grows, the penalty's level set through
-it, and a gradient-descent trajectory, all from :mod:`weightlab.report.landscape`.
+it, and a gradient-descent trajectory, all from :mod:`weightlab.landscape`.
 
 Example:
     >>> from weightlab.lab.schemas import LandscapeQuery
@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weightlab.lab.schemas import LandscapeQuery
-from weightlab.report.landscape import (
+from weightlab.landscape import (
     OBJECTIVES,
     Objective,
     gd_trajectory,

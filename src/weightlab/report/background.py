@@ -9,8 +9,9 @@ import numpy as np
 
 from weightlab._optional import MissingExtraError
 from weightlab.data import load_dataset
+from weightlab.landscape import regularized_path
 from weightlab.report.agreement import agreement_caption, agreement_data, agreement_figure
-from weightlab.report.landscape import landscape_figure, regularized_path
+from weightlab.report.landscape import landscape_figure
 from weightlab.report.paths import path_figure, regularization_path
 from weightlab.report.runs import FigureItem
 
