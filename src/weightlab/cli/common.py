@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+
+from weightlab._json import to_json
 
 app = typer.Typer(
     name="weightlab",
@@ -26,23 +27,9 @@ SeedOption = Annotated[
 ]
 
 
-def finite_json(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by ``"inf"``, ``"-inf"`` or
-    ``"nan"``: JSON has no such numbers."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: finite_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite_json(v) for v in value]
-    return value
-
-
 def emit_json(payload: Any) -> None:
     """Write ``payload`` to stdout as strict JSON."""
-    sys.stdout.write(
-        json.dumps(finite_json(payload), indent=2, allow_nan=False, default=str) + "\n"
-    )
+    sys.stdout.write(to_json(payload, indent=2) + "\n")
 
 
 def num(value: float | None, digits: int = 3) -> str:

@@ -10,7 +10,6 @@ with no stream are dropped after ``idle_seconds`` of silence.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
@@ -18,8 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from weightlab._json import to_json as _strict_json
 from weightlab._validate import error_summary
-from weightlab.cli.common import finite_json
 from weightlab.lab.errors import LabError
 from weightlab.lab.schemas import Setup
 from weightlab.lab.trainer import Trainer, init_trainer, regularization_trainer
@@ -35,7 +34,7 @@ _BUILDERS: dict[str, Callable[[Any], Trainer]] = {
 
 def to_json(value: Any) -> str:
     """Strict JSON text (non-finite floats become ``"inf"``, ``"-inf"``, ``"nan"``)."""
-    return json.dumps(finite_json(value), allow_nan=False, separators=(",", ":"))
+    return _strict_json(value)
 
 
 class Session:
