@@ -175,8 +175,8 @@ def test_direct_calls_draw_what_they_are_given() -> None:
 def test_background_figures_join_the_report_with_computed_captions(
     store: Store, tmp_path: Path
 ) -> None:
+    from weightlab.landscape import regularized_path
     from weightlab.report.background import background_figures
-    from weightlab.report.landscape import regularized_path
 
     extras = background_figures()
     report = build_report(store, tmp_path / "out", extras=extras)

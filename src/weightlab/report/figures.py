@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from weightlab._validate import fail
-from weightlab.diagnose.propagation import Histogram, Measurement
+from weightlab.diagnose.propagation import Measurement
+from weightlab.histogram import Histogram
 
 __all__ = [
     "DepthSeries",

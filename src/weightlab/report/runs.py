@@ -9,7 +9,6 @@ histograms; several regularizers give the generalization-gap figure.
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from weightlab._validate import fail
-from weightlab.diagnose.propagation import Histogram
+from weightlab.histogram import Histogram
+from weightlab.regularize import parse_regularization
 from weightlab.report.figures import activation_histograms, variance_vs_depth
 from weightlab.store import RunRecord, Store
 
@@ -201,7 +201,8 @@ def gap_figure(
     ax_c.set(xlabel="step", ylabel="loss (solid: train, dashed: validation)", yscale="log")
     ax_c.legend(fontsize=7)
     labels = list(finals)
-    numeric = _strengths(labels)
+    varied = _varied(labels)
+    numeric = varied[1] if varied is not None else None
     if numeric is not None:  # draw in order of strength
         numeric, labels = (
             list(t) for t in zip(*sorted(zip(numeric, labels, strict=True)), strict=True)
@@ -237,7 +238,7 @@ def gap_figure(
         ax_f.set_xscale(
             "symlog", linthresh=min(v for v in numeric if v > 0) if any(numeric) else 1.0
         )
-        ax_f.set(xlabel=f"{_term(labels)} strength (0: none)")
+        ax_f.set(xlabel=f"{varied[0] if varied else ''} (0: none)")
     else:
         ax_f.set_xticks(x, labels, rotation=20, ha="right", fontsize=8)
     ax_f.set(ylabel="final value (mean; band or bars: seed range)")
@@ -247,25 +248,21 @@ def gap_figure(
     return fig
 
 
-def _term(labels: Sequence[str]) -> str:
-    names = {label.split("(")[0] for label in labels if label != "none"}
-    return names.pop() if len(names) == 1 else ""
-
-
-def _strengths(labels: Sequence[str]) -> list[float] | None:
-    """The strengths when every setting is one regularizer at different strengths (or
-    none, drawn at 0), else None: the figure then gets a numeric λ or p axis."""
-    term = _term(labels)
-    values = []
-    for label in labels:
-        found = re.fullmatch(rf"{re.escape(term)}\(([^,)]+)\)", label) if term else None
-        if label == "none":
-            values.append(0.0)
-        elif found is None:
-            return None
-        else:
-            values.append(float(found.group(1)))
-    return values if len(set(values)) == len(values) and len(values) > 1 else None
+def _varied(labels: Sequence[str]) -> tuple[str, list[float]] | None:
+    """``(axis name, values)`` when every setting is one registered term that differs
+    only in its first parameter (or none, drawn at 0), else None: the figure then gets a
+    numeric λ or p axis."""
+    terms = [parse_regularization(label).terms for label in labels]
+    if any(len(t) > 1 for t in terms):
+        return None
+    used = [t[0] for t in terms if t]
+    if not used or len({(t.name, t.params[1:]) for t in used}) != 1:
+        return None
+    first = used[0].entry.params[0].name
+    values = [float(t[0].kwargs()[first]) if t else 0.0 for t in terms]
+    if len(set(values)) != len(values) or len(values) < 2:
+        return None
+    return f"{used[0].name} {first}", values
 
 
 # ---------------------------------------------------------------------------
@@ -354,9 +351,22 @@ def _fmt(value: float) -> str:
     return f"{value:.2g}" if math.isfinite(value) else str(value)
 
 
+WEIGHT_EFFECTS = ("sparsity", "shrinkage", "constraint")
+"""Effects of regularization terms (:attr:`weightlab.regularize.TermEntry.effect`) that
+the weight histograms show."""
+
+
+def _shapes_weights(reg: str) -> bool:
+    return any(t.active and t.entry.effect in WEIGHT_EFFECTS for t in parse_regularization(reg))
+
+
+def _label(reg: str) -> str:
+    return "+".join(t.label() for t in parse_regularization(reg)) or "none"
+
+
 def _weight_figure(runs: list[RunData], sweep: str) -> list[FigureItem]:
     by_reg = _by(runs, "regularization")
-    if "none" not in by_reg or not any(re.match(r"(l1|l2|elastic_net)\(", k) for k in by_reg):
+    if "none" not in by_reg or not any(_shapes_weights(k) for k in by_reg):
         return []
 
     def pick(group: list[RunData]) -> RunData:
@@ -366,13 +376,12 @@ def _weight_figure(runs: list[RunData], sweep: str) -> list[FigureItem]:
     base_hist = base.histogram("weight", "*")
     entries = []
     for reg, group in by_reg.items():
-        if reg == "none" or not re.match(r"(l1|l2|elastic_net)\(", reg):
+        if not _shapes_weights(reg):
             continue
         run = next((r for r in group if r.seed == base.seed and r.init == base.init), pick(group))
         hist = run.histogram("weight", "*")
         if hist is not None:
-            rule = "" if not reg.startswith("l1(") else f" [{_l1_rule(reg)} rule]"
-            entries.append((reg + rule, hist, run.final("sparsity_zero")))
+            entries.append((_label(reg), hist, run.final("sparsity_zero")))
     if base_hist is None or not entries:
         return []
     zeros = "; ".join(
@@ -386,14 +395,9 @@ def _weight_figure(runs: list[RunData], sweep: str) -> list[FigureItem]:
     )
     return [
         FigureItem(
-            "weight_histograms", "Weight histograms: unregularized vs L1 vs L2", fig, caption
+            "weight_histograms", "Weight histograms: unregularized vs regularized", fig, caption
         )
     ]
-
-
-def _l1_rule(reg: str) -> str:
-    found = re.search(r"rule='(\w+)'", reg)
-    return found.group(1) if found else "proximal"
 
 
 def _gap_figure(runs: list[RunData], sweep: str) -> list[FigureItem]:

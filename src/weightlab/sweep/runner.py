@@ -26,6 +26,7 @@ from weightlab._validate import (
 )
 from weightlab.data import Dataset, load_dataset
 from weightlab.models import build_model
+from weightlab.regularize import parse_regularization
 from weightlab.store import Store, owner_id
 from weightlab.sweep.backends import (
     BACKENDS,
@@ -37,7 +38,7 @@ from weightlab.sweep.backends import (
     train_chunk,
 )
 from weightlab.sweep.spec import SweepSpec, expand
-from weightlab.train import RunConfig, RunOutput, parse_regularization, train_run, versions
+from weightlab.train import RunConfig, RunOutput, train_run, versions
 from weightlab.train.stacked import bucket_key, stack_problem, train_stacked
 
 __all__ = ["Progress", "SweepSummary", "prepare", "run_sweep"]
@@ -234,7 +235,8 @@ class _Driver:
         else:
             out = result.output
             if self.store.holds(run_id, self.owner):
-                store_output(self.store, run_id, out, result.engine)
+                engine = engine_label(config, result.engine, self.engine)
+                store_output(self.store, run_id, out, engine)
             self.summary.trained.append(label)
             if out.status == "diverged":
                 self.summary.diverged.append(label)
@@ -269,6 +271,7 @@ class _Driver:
                     self.progress,
                     self.summary,
                     should_stop,
+                    self.engine,
                 )
                 continue
             self.run_stack_here(claimed, data, device, should_stop)
@@ -365,6 +368,7 @@ def _train_one(
     progress: Progress | None,
     summary: SweepSummary,
     should_stop: Callable[[], bool] | None = None,
+    requested: str = "auto",
 ) -> None:
     label = config.label()
     if progress is not None:
@@ -386,12 +390,22 @@ def _train_one(
         if progress is not None:
             progress.run_finished(label, "failed")
         return
-    store_output(store, run_id, out)
+    store_output(store, run_id, out, engine_label(config, None, requested))
     summary.trained.append(label)
     if out.status == "diverged":
         summary.diverged.append(label)
     if progress is not None:
         progress.run_finished(label, out.status)
+
+
+def engine_label(config: RunConfig, engine: str | None, requested: str) -> str | None:
+    """The engine recorded for a run (None: the one its claim recorded).  A run that
+    trained alone because it cannot stack says why, so that a sweep never silently
+    trains some runs another way: ``sequential (arch 'cnn' is not one of ...)``."""
+    if requested == "sequential" or engine == "stacked":
+        return engine
+    problem = stack_problem(config)
+    return f"sequential ({problem})" if problem is not None else engine
 
 
 def store_output(store: Store, run_id: int, out: RunOutput, engine: str | None = None) -> None:

@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from weightlab._validate import ParameterError, fail
 from weightlab.activations import ACTIVATION_MODULES
 from weightlab.init import resolve
+from weightlab.regularize import parse_regularization
 from weightlab.train.config import RunConfig
-from weightlab.train.regularization import parse_regularization
 
 __all__ = ["SweepSpec", "expand", "load_spec"]
 
@@ -167,7 +167,7 @@ class SweepSpec(_Strict):
         if (
             self.optimizer.name == "adamw"
             and self.optimizer.weight_decay > 0
-            and any(r.params("decoupled_decay") for r in regs)
+            and any(r.canonical().decoupled > 0 for r in regs)
         ):
             raise ValueError("adamw with weight_decay > 0 and decoupled_decay would decay twice")
         if self.model.arch == "logistic" and self.dataset.name in REGRESSION_DATASETS:

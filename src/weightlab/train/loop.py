@@ -11,7 +11,6 @@ A NaN or infinite loss marks the run diverged at that step instead of raising.
 
 from __future__ import annotations
 
-import math
 import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,23 +18,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from weightlab import __version__
 from weightlab.data import Dataset
 from weightlab.diagnose import measure
+from weightlab.histogram import HistogramRow, histogram
 from weightlab.init import init_module, resolve
 from weightlab.models import build_model
-from weightlab.regularize import Dropout, RegularizedOptimizer, select_params
+from weightlab.regularize import parse_regularization
 from weightlab.train.config import RunConfig
-from weightlab.train.regularization import parse_regularization
+from weightlab.train.trainer import Batches, Trainer
 
 __all__ = ["RunOutput", "train_run", "versions"]
 
-SMALL = 1e-3  # |w| below this counts as "near zero" in the sparsity metrics
 WEIGHT_BINS = 60
-EVAL_CHUNK = 4096
 
 
 @dataclass
@@ -44,7 +41,7 @@ class RunOutput:
 
     status: str
     metrics: list[tuple[int, str, float]] = field(default_factory=list)
-    histograms: list[tuple[int, str, str, float, float, list[int]]] = field(default_factory=list)
+    histograms: list[HistogramRow] = field(default_factory=list)
     diagnostics: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     final: dict[str, Any] = field(default_factory=dict)
     diverged_step: int | None = None
@@ -66,67 +63,21 @@ def versions() -> dict[str, str]:
 # Pieces of a run.
 
 
-def _optimizer(spec: Mapping[str, Any], params: list[nn.Parameter]) -> torch.optim.Optimizer:
-    name, lr, wd = spec["name"], float(spec["lr"]), float(spec["weight_decay"])
-    if name == "sgd":
-        return torch.optim.SGD(
-            params,
-            lr=lr,
-            momentum=float(spec["momentum"]),
-            nesterov=bool(spec["nesterov"]),
-            weight_decay=wd,
-        )
-    betas = (float(spec["betas"][0]), float(spec["betas"][1]))
-    cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
-    return cls(params, lr=lr, betas=betas, weight_decay=wd)
-
-
-def cosine_factor(steps: int) -> Callable[[int], float]:
-    return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, steps) / steps))
-
-
-def _loss(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
-    if task == "classification":
-        return F.cross_entropy(out, y)
-    return F.mse_loss(out.reshape(y.shape), y)
-
-
-@torch.no_grad()
-def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str) -> tuple[float, float]:
-    """Mean loss and accuracy (classification) or MSE (regression) over a whole split."""
-    total, score = 0.0, 0.0
-    for start in range(0, len(x), EVAL_CHUNK):
-        out = model(x[start : start + EVAL_CHUNK])
-        yy = y[start : start + EVAL_CHUNK]
-        n = len(yy)
-        total += float(_loss(out, yy, task)) * n
-        if task == "classification":
-            score += float((out.argmax(dim=1) == yy).float().sum())
-        else:
-            score += float(F.mse_loss(out.reshape(yy.shape), yy, reduction="sum"))
-    return total / len(x), score / len(x)
-
-
-def weight_histograms(
-    step: int, named: Sequence[tuple[str, torch.Tensor]]
-) -> list[tuple[int, str, str, float, float, list[int]]]:
+def weight_histograms(step: int, named: Sequence[tuple[str, torch.Tensor]]) -> list[HistogramRow]:
     """One histogram per layer, and one named ``*`` over every selected weight; each
     symmetric around 0 and wide enough for its largest weight."""
-    tensors = [(name, w.detach().float().reshape(-1)) for name, w in named]
+    tensors = [(name, w.detach().reshape(-1)) for name, w in named]
     if tensors:
         tensors.append(("*", torch.cat([t for _, t in tensors])))
-    out = []
-    for name, flat in tensors:
-        m = float(flat.abs().max()) if flat.numel() else 0.0
-        m = m if m > 0 and math.isfinite(m) else 1.0
-        counts = torch.histc(flat.clamp(-m, m), bins=WEIGHT_BINS, min=-m, max=m)
-        out.append((step, "weight", name, -m, m, [int(c) for c in counts.tolist()]))
-    return out
+    return [
+        HistogramRow.of(step, "weight", name, histogram(flat, WEIGHT_BINS, symmetric=True))
+        for name, flat in tensors
+    ]
 
 
 def diagnose_step(
     model: nn.Module, x: torch.Tensor, step: int, seed: int
-) -> tuple[dict[str, Any], list[tuple[int, str, str, float, float, list[int]]]]:
+) -> tuple[dict[str, Any], list[HistogramRow]]:
     m = measure(model, x, generator=torch.Generator().manual_seed(seed))
     layers = [
         {
@@ -144,7 +95,7 @@ def diagnose_step(
         for r, q in zip(m.layers, m.chain, strict=True)
     ]
     hists = [
-        (step, "activation", r.name, r.post_hist.low, r.post_hist.high, list(r.post_hist.counts))
+        HistogramRow.of(step, "activation", r.name, r.post_hist)
         for r in m.layers
         if r.post_hist.counts
     ]
@@ -221,65 +172,32 @@ def train_run(
     model = build_model(
         config.model, data.input_shape, data.n_outputs, dropout=p, dropout_mode=mode
     )
-    scheme = resolve(config.init)
-    init_data = data.x_train[: min(len(data.x_train), 512)] if scheme.data_dependent else None
-    init_module(model, scheme, generator=gen, data=init_data)
+    init_module(model, resolve(config.init), generator=gen, data=init_batch(data))
     device = torch.device(device)
     model.to(device)
-    drop_gen = torch.Generator(device).manual_seed(config.seed + 1)
-    for module in model.modules():
-        if isinstance(module, Dropout):
-            module.generator = drop_gen
-    x_train, y_train = data.x_train.to(device), data.y_train.to(device)
-    x_val, y_val = data.x_val.to(device), data.y_val.to(device)
-
-    selected = select_params(model)
-    weights: list[torch.Tensor] = [w for _, w in selected]
-    optimizer = _optimizer(config.optimizer, list(model.parameters()))
-    rule = reg.rule()
-    stepper: Any = RegularizedOptimizer(optimizer, rule, weights) if rule is not None else optimizer
     steps = int(config.train["steps"])
-    scheduler = (
-        torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_factor(steps))
-        if config.train["schedule"] == "cosine"
-        else None
+    trainer = Trainer(
+        model,
+        reg,
+        config.optimizer,
+        data.task,
+        steps=steps,
+        schedule=str(config.train["schedule"]),
+        dropout_generator=torch.Generator(device).manual_seed(config.seed + 1),
     )
+    train = data.x_train.to(device), data.y_train.to(device)
+    val = data.x_val.to(device), data.y_val.to(device)
     out = RunOutput(status="done")
     hist_steps = {0, steps, *(int(s) for s in config.train["histogram_steps"])}
     eval_every = int(config.train["eval_every"])
-    batch = int(config.train["batch_size"])
-    diag_x = x_val[:256]
 
     def record(step: int) -> dict[str, float]:
-        model.eval()
-        train_loss, train_score = _evaluate(model, x_train, y_train, data.task)
-        val_loss, val_score = _evaluate(model, x_val, y_val, data.task)
-        model.train()
-        with torch.no_grad():
-            penalty = reg.penalty(weights)
-            flat = (
-                torch.cat([w.detach().reshape(-1) for w in weights]) if weights else torch.zeros(1)
-            )
-        score = "acc" if data.task == "classification" else "mse"
-        row = {
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            f"train_{score}": train_score,
-            f"val_{score}": val_score,
-            "gap": val_loss - train_loss,
-            "penalty": float(penalty) if penalty is not None else 0.0,
-            "sparsity_zero": float((flat == 0).float().mean()),
-            "sparsity_small": float((flat.abs() < SMALL).float().mean()),
-            "lr": float(optimizer.param_groups[0]["lr"]),
-        }
-        for name, w in selected:
-            row[f"norm/{name}"] = float(w.detach().norm())
-            row[f"zeros/{name}"] = float((w.detach() == 0).float().mean())
+        row = trainer.metrics(train, val)
         out.metrics += [(step, k, v) for k, v in row.items()]
         if step in hist_steps:
-            out.histograms += weight_histograms(step, selected)
+            out.histograms += weight_histograms(step, trainer.selected)
         if step in (0, steps) and config.train["diagnose"]:
-            summary, hists = diagnose_step(model, diag_x, step, config.seed)
+            summary, hists = diagnose_step(model, val[0][:256], step, config.seed)
             out.diagnostics.append((step, summary))
             out.histograms += hists
         if on_step is not None:
@@ -287,30 +205,24 @@ def train_run(
         return row
 
     last = record(0)
-    order_gen = data_order_generator(config, gen)
-    order = torch.randperm(len(x_train), generator=order_gen)
-    cursor = 0
-    model.train()
+    batches = Batches(
+        len(train[0]), int(config.train["batch_size"]), data_order_generator(config, gen)
+    )
     for step in range(1, steps + 1):
         if should_stop is not None and should_stop():
             raise KeyboardInterrupt
-        if cursor + batch > len(x_train):
-            order, cursor = torch.randperm(len(x_train), generator=order_gen), 0
-        idx = order[cursor : cursor + batch].to(device)
-        cursor += batch
-        loss = _loss(model(x_train[idx]), y_train[idx], data.task)
-        penalty = reg.penalty(weights)
-        total = loss + penalty if penalty is not None else loss
-        if not torch.isfinite(total):
-            out.status, out.diverged_step = "diverged", step
+        idx = batches.next().to(device)
+        if not trainer.train_step(train[0][idx], train[1][idx]):
+            out.status, out.diverged_step = "diverged", trainer.diverged_step
             break
-        stepper.zero_grad()
-        total.backward()  # type: ignore[no-untyped-call]
-        stepper.step()
-        if scheduler is not None:
-            scheduler.step()
         if step % eval_every == 0 or step == steps or step in hist_steps:
             last = record(step)
-    finalize(out, last, data, model, step if steps else 0)
+    finalize(out, last, data, model, trainer.diverged_step or trainer.step)
     out.seconds = time.perf_counter() - start_time
     return out
+
+
+def init_batch(data: Dataset) -> torch.Tensor:
+    """The inputs a data-dependent init (LSUV) calibrates on: up to 512 training
+    examples."""
+    return data.x_train[: min(len(data.x_train), 512)]

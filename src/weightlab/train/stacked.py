@@ -40,20 +40,25 @@ from weightlab.activations import ACTIVATION_FNS
 from weightlab.data import Dataset
 from weightlab.init import init_module, resolve
 from weightlab.models import build_model
-from weightlab.regularize import select_params
-from weightlab.regularize.penalties import SQUARE_FACTOR
+from weightlab.regularize import (
+    STACKED,
+    Regularization,
+    Term,
+    TermEntry,
+    parse_regularization,
+    select_params,
+)
+from weightlab.regularize.dropout import keep_mask
 from weightlab.train.config import RunConfig
 from weightlab.train.loop import (
-    EVAL_CHUNK,
-    SMALL,
     RunOutput,
-    cosine_factor,
     data_order_generator,
     diagnose_step,
     finalize,
+    init_batch,
     weight_histograms,
 )
-from weightlab.train.regularization import Regularization, parse_regularization
+from weightlab.train.trainer import EVAL_CHUNK, SMALL, cosine_factor, metric_row
 
 __all__ = ["STACKABLE_ARCHS", "bucket_key", "stack_problem", "train_stacked"]
 
@@ -61,23 +66,24 @@ STACKABLE_ARCHS = ("mlp", "linear", "logistic")
 
 
 def stack_problem(config: RunConfig) -> str | None:
-    """Why ``config`` cannot train in a stack, or None when it can.
+    """Why ``config`` cannot train in a stack, or None when it can, exactly as alone.
 
-    Only networks of Linear layers and elementwise activations stack: a CNN, a user's
-    module (which may hold BatchNorm running statistics or anything else) train
-    sequentially.
+    Only networks of Linear layers and elementwise activations stack: a CNN or a user's
+    module (which may hold BatchNorm running statistics or anything else) trains
+    sequentially, and so does a run with a regularization term whose registry entry says
+    it cannot (:attr:`weightlab.regularize.TermEntry.stack_problem`).
     """
     arch = config.model["arch"]
     if arch not in STACKABLE_ARCHS:
         return f"arch {arch!r} is not one of {', '.join(STACKABLE_ARCHS)}"
-    return None
+    return parse_regularization(config.regularization).stack_problem()
 
 
 def bucket_key(config: RunConfig) -> str | None:
     """Runs with the same key can train together: same dataset, architecture, training
     settings (steps, batch size, schedule, evaluation, data order) and optimizer type and
     hyper-parameters other than the learning rate and weight decay.  None when the run
-    cannot be stacked at all."""
+    cannot be stacked at all (:func:`stack_problem` says why)."""
     if stack_problem(config) is not None:
         return None
     optimizer = {k: v for k, v in config.optimizer.items() if k not in ("lr", "weight_decay")}
@@ -91,118 +97,114 @@ def bucket_key(config: RunConfig) -> str | None:
 
 
 # ---------------------------------------------------------------------------
-# Per-model settings as [K] tensors.
+# What differs between the K models: the registry's terms, grouped.
+
+
+@dataclass
+class _Group:
+    """The models that use one term with the same non-numeric parameters (an L1 rule, an
+    L2 convention, a dropout mode).  Numeric parameters are ``[K, 1, 1]`` float64 tensors,
+    each model's own value (non-members hold the group's first value, so the arithmetic
+    stays finite; their results are not used)."""
+
+    entry: TermEntry
+    static: dict[str, Any]
+    numeric: dict[str, Tensor]
+    members: Tensor | None  # [K] bool; None when every model is a member
+    reads_prev: bool
+
+    def params(self) -> dict[str, Any]:
+        return {**self.static, **self.numeric}
+
+    def pick(self, new: Tensor, old: Tensor) -> Tensor:
+        """``new`` for the members, ``old`` for the others."""
+        if self.members is None:
+            return new
+        return torch.where(_per_model(self.members, new).bool(), new, old)
+
+
+def _groups(regs: Sequence[Regularization], kind: str, device: torch.device) -> list[_Group]:
+    """Every (term, non-numeric parameters) some model uses actively as ``kind``, in the
+    order the sequential engine applies them (registration order; rules by stage)."""
+    found: dict[tuple[str, tuple[tuple[str, Any], ...]], list[tuple[int, Term]]] = {}
+    for k, reg in enumerate(regs):
+        for term in reg.of_kind(kind):
+            numeric = {p.name for p in term.entry.params if p.numeric}
+            static = tuple((n, v) for n, v in term.params if n not in numeric)
+            found.setdefault((term.name, static), []).append((k, term))
+    groups = [_group(members, len(regs), device) for members in found.values()]
+    return sorted(groups, key=lambda g: g.entry.stage) if kind == "rule" else groups
+
+
+def _group(members: list[tuple[int, Term]], k: int, device: torch.device) -> _Group:
+    first = members[0][1]
+    entry = first.entry
+    numeric_names = [p.name for p in entry.params if p.numeric]
+    values = {name: [float(first.kwargs()[name])] * k for name in numeric_names}
+    for index, term in members:
+        for name in numeric_names:
+            values[name][index] = float(term.kwargs()[name])
+    # Float64 like the Python floats the sequential engine computes with; each product is
+    # rounded to the weights' dtype once, where it is used (ArrayOps.coef).
+    numeric = {
+        name: torch.tensor(v, dtype=torch.float64, device=device).reshape(k, 1, 1)
+        for name, v in values.items()
+    }
+    mask = torch.zeros(k, dtype=torch.bool)
+    mask[[index for index, _ in members]] = True
+    return _Group(
+        entry,
+        {n: v for n, v in first.params if n not in numeric_names},
+        numeric,
+        None if bool(mask.all()) else mask.to(device),
+        any(term.reads_prev for _, term in members),
+    )
 
 
 @dataclass
 class _Settings:
-    """What differs between the K models, as [K] tensors on the training device."""
+    """The K models' optimizer settings ([K] tensors) and their regularization, grouped."""
 
     lr: Tensor
     weight_decay: Tensor
-    strength: Tensor  # λ of the loss penalty λ·(r·Σ|w| + q·Σw²)
-    abs_coef: Tensor  # r
-    sq_coef: Tensor  # q
-    decay: Tensor  # decoupled decay rate
-    decay_lr_scaled: Tensor  # bool
-    l1_step: Tensor  # L1 step strength (update-side rules)
-    l1_rule: Tensor  # 0 none, 1 subgradient, 2 clip, 3 proximal
-    drop_p: Tensor
-    drop_classic: Tensor  # bool
-    regs: list[Regularization] = field(default_factory=list)
-    rule_codes: tuple[int, ...] = ()  # the L1 rules some model uses
-    drop_train_scale: Tensor | None = None  # 1/(1−p) inverted, 1 classic
-    drop_eval_scale: Tensor | None = None  # 1 inverted, 1−p classic
-
-    def __post_init__(self) -> None:
-        self.rule_codes = tuple(sorted(set(self.l1_rule.tolist()) - {0}))
-        one = torch.ones_like(self.drop_p)
-        self.drop_train_scale = torch.where(self.drop_classic, one, 1.0 / (1.0 - self.drop_p))
-        self.drop_eval_scale = torch.where(self.drop_classic, 1.0 - self.drop_p, one)
+    regs: list[Regularization]
+    penalties: list[_Group]
+    rules: list[_Group]
+    layers: list[_Group]
+    drop_gens: list[torch.Generator | None]  # each model's own dropout generator
+    drop_p: Tensor  # [K, 1, 1]: each model's dropout probability (0 without dropout)
 
     @property
     def needs_prev(self) -> bool:
-        """Whether a rule reads the weights from before the optimizer's step (decay,
-        subgradient and clip do; soft-thresholding does not)."""
-        return bool((self.decay != 0).any()) or any(c in (1, 2) for c in self.rule_codes)
-
-    @property
-    def any_penalty(self) -> bool:
-        return bool((self.strength != 0).any())
-
-    @property
-    def any_rule(self) -> bool:
-        return bool((self.decay != 0).any() or (self.l1_rule != 0).any())
-
-    @property
-    def any_dropout(self) -> bool:
-        return bool((self.drop_p > 0).any())
-
-
-_RULE_CODES = {"subgradient": 1, "clip": 2, "proximal": 3}
-
-
-def _loss_coefficients(reg: Regularization) -> tuple[float, float, float]:
-    """``(λ, r, q)`` with the run's loss penalty ``λ·(r·Σ|w| + q·Σw²)``, factored as
-    :func:`weightlab.regularize.elastic_net` computes it (so gradients round alike).
-    :func:`weightlab.train.parse_regularization` allows one loss penalty per run."""
-    for name, ratio in (("l1", 1.0), ("l2", 0.0), ("elastic_net", None)):
-        p = reg.params(name)
-        if p is None or (name == "l1" and p["rule"] != "penalty"):
-            continue
-        r = float(p["l1_ratio"]) if ratio is None else ratio
-        c = SQUARE_FACTOR[str(p.get("convention", "half_sum_sq"))]
-        return float(p["strength"]), r, (1.0 - r) * c
-    return 0.0, 0.0, 0.0
+        """Whether a rule reads the weights from before the optimizer's step."""
+        return any(g.reads_prev for g in self.rules)
 
 
 def _settings(configs: Sequence[RunConfig], device: torch.device) -> _Settings:
-    rows: list[list[float]] = []
-    regs = []
-    for config in configs:
-        reg = parse_regularization(config.regularization)
-        regs.append(reg)
-        strength, r, q = _loss_coefficients(reg)
-        decay = reg.params("decoupled_decay") or {"rate": 0.0, "lr_scaled": True}
-        l1 = reg.params("l1")
-        step = l1 is not None and l1["rule"] != "penalty" and float(l1["strength"]) > 0
-        p, mode = reg.dropout
-        rows.append(
-            [
-                float(config.optimizer["lr"]),
-                float(config.optimizer["weight_decay"]),
-                strength,
-                r,
-                q,
-                float(decay["rate"]),
-                float(bool(decay["lr_scaled"])),
-                float(l1["strength"]) if step and l1 is not None else 0.0,
-                float(_RULE_CODES[str(l1["rule"])]) if step and l1 is not None else 0.0,
-                p,
-                float(mode == "classic"),
-            ]
-        )
-    # Float64 like the Python floats torch.optim computes its step sizes with; each
-    # product is rounded to the weights' dtype once, where it is used.
-    cols = torch.tensor(rows, dtype=torch.float64, device=device).T
+    regs = [parse_regularization(c.regularization) for c in configs]
+    hyper = [
+        (float(c.optimizer["lr"]), float(c.optimizer.get("weight_decay", 0.0))) for c in configs
+    ]
+    cols = torch.tensor(hyper, dtype=torch.float64, device=device).T
+    drop = [reg.dropout[0] for reg in regs]
+    gens = [
+        torch.Generator(device).manual_seed(int(c.seed) + 1) if p > 0 else None
+        for c, p in zip(configs, drop, strict=True)
+    ]
     return _Settings(
         lr=cols[0],
         weight_decay=cols[1],
-        strength=cols[2].float(),
-        abs_coef=cols[3].float(),
-        sq_coef=cols[4].float(),
-        decay=cols[5],
-        decay_lr_scaled=cols[6] > 0,
-        l1_step=cols[7],
-        l1_rule=cols[8].round().long(),
-        drop_p=cols[9].float(),
-        drop_classic=cols[10] > 0,
         regs=regs,
+        penalties=_groups(regs, "penalty", device),
+        rules=_groups(regs, "rule", device),
+        layers=_groups(regs, "layer", device),
+        drop_gens=gens,
+        drop_p=torch.tensor(drop, dtype=torch.float32, device=device).reshape(-1, 1, 1),
     )
 
 
 def _per_model(values: Tensor, like: Tensor) -> Tensor:
-    """``values`` [K] shaped to broadcast against ``like`` [K, ...]."""
+    """``values`` [K] (or [K, 1, 1]) shaped to broadcast against ``like`` [K, ...]."""
     return values.reshape(-1, *([1] * (like.dim() - 1))).to(like.dtype)
 
 
@@ -217,7 +219,7 @@ class _Stack:
 
     weights: list[Tensor]
     biases: list[Tensor]
-    names: list[str]  # each weight's name in the sequential module ("0.weight", ...)
+    names: list[list[str]]  # each model's weight names in its module ("0.weight", ...)
     activation: str
 
     def params(self) -> list[Tensor]:
@@ -239,12 +241,11 @@ def _init_models(
     """Each run's module initialized exactly as :func:`train_run` does, and the generator
     its data order continues from."""
     models, order_gens = [], []
+    batch = init_batch(data)
     for config, reg in zip(configs, settings.regs, strict=True):
         gen = torch.Generator().manual_seed(config.seed)
         model = _build_one(config, data, reg)
-        scheme = resolve(config.init)
-        init_data = data.x_train[: min(len(data.x_train), 512)] if scheme.data_dependent else None
-        init_module(model, scheme, generator=gen, data=init_data)
+        init_module(model, resolve(config.init), generator=gen, data=batch)
         models.append(model)
         order_gens.append(data_order_generator(config, gen))
     return models, order_gens
@@ -252,7 +253,8 @@ def _init_models(
 
 def _stack(models: Sequence[nn.Module], activation: str, device: torch.device) -> _Stack:
     layers = [_linears(m) for m in models]
-    weight_names = [name for name, _ in select_params(models[0])]
+    # Dropout modules shift the layer indices, so each model has its own names.
+    weight_names = [[name for name, _ in select_params(m)] for m in models]
     depth = len(layers[0])
     weights = [
         torch.stack([ls[i].weight.detach().T for ls in layers])
@@ -293,34 +295,33 @@ def _forward(
     x: Tensor,
     settings: _Settings,
     training: bool,
-    generator: torch.Generator | None,
 ) -> Tensor:
     """Logits [K, B, outputs] for inputs ``x`` ([B, in] shared or [K, B, in])."""
     act = ACTIVATION_FNS[stack.activation]
     last = len(stack.weights) - 1
     h = _first_layer(x, stack.weights[0], stack.biases[0])
     for i in range(1, last + 1):
-        h = _dropout(act(h), settings, training, generator)
+        h = _layers(act(h), settings, training)
         h = torch.baddbmm(stack.biases[i].unsqueeze(1), h, stack.weights[i])
     return h
 
 
-def _dropout(
-    h: Tensor, settings: _Settings, training: bool, generator: torch.Generator | None
-) -> Tensor:
-    """Per-model dropout rate p_k.  Inverted: ×mask/(1−p) in training, identity in
-    evaluation.  Classic: ×mask in training, ×(1−p) in evaluation (Srivastava et al.
-    2014)."""
-    if not settings.any_dropout:
+def _layers(h: Tensor, settings: _Settings, training: bool) -> Tensor:
+    """The layer terms (dropout) after a hidden activation, each model with its own
+    parameters and, in training, its own mask drawn from its own generator exactly as
+    its sequential run draws it (:func:`weightlab.regularize.dropout.keep_mask`)."""
+    if not settings.layers:
         return h
-    assert settings.drop_train_scale is not None and settings.drop_eval_scale is not None
-    if not training:
-        if not bool(settings.drop_classic.any()):
-            return h
-        return h * _per_model(settings.drop_eval_scale, h)
-    p = _per_model(settings.drop_p, h)
-    keep = torch.rand(h.shape, generator=generator, device=h.device, dtype=h.dtype) >= p
-    return h * keep * _per_model(settings.drop_train_scale, h)
+    keep = None
+    if training:
+        keep = torch.ones_like(h, dtype=torch.bool)
+        for k, gen in enumerate(settings.drop_gens):
+            if gen is not None:
+                keep[k] = keep_mask(h[k], settings.drop_p[k], gen)
+    for group in settings.layers:
+        new = group.entry.layer(STACKED, h, keep, training, **group.params())  # type: ignore[misc]
+        h = group.pick(new, h)
+    return h
 
 
 def _per_model_loss(logits: Tensor, y: Tensor, task: str) -> Tensor:
@@ -336,23 +337,16 @@ def _per_model_loss(logits: Tensor, y: Tensor, task: str) -> Tensor:
 
 
 def _penalty(stack: _Stack, settings: _Settings) -> Tensor | None:
-    """Each model's loss penalty ``λ_k·Σ_layers(r_k·Σ|w| + q_k·Σw²)``, [K]."""
-    if not settings.any_penalty:
-        return None
-    # A term no model uses is skipped (its coefficient is 0 for every model).
-    use_abs, use_sq = bool(settings.abs_coef.any()), bool(settings.sq_coef.any())
+    """Each model's loss terms over its weights, [K], added in the order the sequential
+    engine adds them."""
     total: Tensor | None = None
-    for w in stack.weights:
-        flat = w.reshape(w.shape[0], -1)
-        parts = []
-        if use_abs:
-            parts.append(settings.abs_coef * flat.abs().sum(1))
-        if use_sq:
-            parts.append(settings.sq_coef * flat.square().sum(1))
-        term = parts[0] + parts[1] if len(parts) == 2 else parts[0]
-        total = term if total is None else total + term
-    assert total is not None
-    return settings.strength * total
+    for group in settings.penalties:
+        value = group.entry.penalty(STACKED, stack.weights, **group.params())  # type: ignore[misc]
+        value = value.reshape(-1)
+        if group.members is not None:
+            value = torch.where(group.members, value, 0.0)
+        total = value if total is None else total + value
+    return total
 
 
 # ---------------------------------------------------------------------------
@@ -435,43 +429,17 @@ def _adam(
 def _apply_rules(
     stack: _Stack, prev: Sequence[Tensor] | None, lr: Tensor, settings: _Settings
 ) -> None:
-    """Decoupled decay, then each model's L1 rule, on the weights (as
-    :meth:`weightlab.train.Regularization.rule` chains them)."""
+    """Each model's update rules on its weights, in stage order (as
+    :meth:`weightlab.regularize.Regularization.rule` chains them)."""
+    rate = lr.reshape(-1, 1, 1)
     with torch.no_grad():
-        scale = torch.where(settings.decay_lr_scaled, lr * settings.decay, settings.decay)
-        threshold = lr * settings.l1_step
-        decayed = bool((settings.decay != 0).any())
         for i, w in enumerate(stack.weights):
             before = w if prev is None else prev[i]  # no rule here reads it when None
-            proposed = w - _per_model(scale, w) * before if decayed else w
-            w.copy_(_l1_rules(before, proposed, _per_model(threshold, w), settings))
-
-
-def _l1_rules(prev: Tensor, proposed: Tensor, t: Tensor, settings: _Settings) -> Tensor:
-    """Each model's L1 rule with threshold ``t = lr·λ`` (see
-    :func:`weightlab.regularize.l1_step`): subgradient, clip at a crossing, proximal."""
-    out = proposed
-    for code in settings.rule_codes:  # only the rules some model uses
-        new = _RULE_STEPS[code](prev, proposed, t)
-        uses = settings.l1_rule == code
-        out = new if bool(uses.all()) else torch.where(_per_model(uses, out).bool(), new, out)
-    return out
-
-
-def _subgradient(prev: Tensor, proposed: Tensor, t: Tensor) -> Tensor:
-    return proposed - t * prev.sign()
-
-
-def _clip(prev: Tensor, proposed: Tensor, t: Tensor) -> Tensor:
-    z = _subgradient(prev, proposed, t)
-    return z.masked_fill(prev * z < 0, 0.0)
-
-
-def _proximal(prev: Tensor, proposed: Tensor, t: Tensor) -> Tensor:
-    return proposed.sign() * (proposed.abs() - t).clamp_min(0.0)
-
-
-_RULE_STEPS = {1: _subgradient, 2: _clip, 3: _proximal}
+            proposed = w
+            for group in settings.rules:
+                new = group.entry.rule(STACKED, before, proposed, rate, **group.params())  # type: ignore[misc]
+                proposed = group.pick(new, proposed)
+            w.copy_(proposed)
 
 
 # ---------------------------------------------------------------------------
@@ -488,7 +456,7 @@ def _evaluate(
     score = torch.zeros(k, dtype=torch.float64, device=x.device)
     for start in range(0, len(x), EVAL_CHUNK):
         xx, yy = x[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
-        out = _forward(stack, xx.reshape(len(xx), -1), settings, False, None)
+        out = _forward(stack, xx.reshape(len(xx), -1), settings, False)
         n = len(yy)
         total += _per_model_loss(out, yy, task).double() * n
         if task == "classification":
@@ -506,11 +474,11 @@ def _weight_stats(stack: _Stack) -> dict[str, Tensor]:
     zeros = torch.zeros(k, dtype=torch.float64, device=stack.weights[0].device)
     small = torch.zeros_like(zeros)
     count = 0
-    for name, w in zip(stack.names, stack.weights, strict=True):
+    for layer, w in enumerate(stack.weights):
         flat = w.reshape(w.shape[0], -1)
         is_zero = (flat == 0).double()
-        stats[f"norm/{name}"] = flat.norm(dim=1)
-        stats[f"zeros/{name}"] = is_zero.mean(dim=1)
+        stats[f"norm/{layer}"] = flat.norm(dim=1)
+        stats[f"zeros/{layer}"] = is_zero.mean(dim=1)
         zeros = zeros + is_zero.sum(dim=1)
         small = small + (flat.abs() < SMALL).double().sum(dim=1)
         count += flat.shape[1]
@@ -527,7 +495,12 @@ def _check_bucket(configs: Sequence[RunConfig]) -> None:
     keys = {bucket_key(c) for c in configs}
     if None in keys or len(keys) != 1:
         problems = [p for p in (stack_problem(c) for c in configs) if p is not None]
-        reason = problems[0] if problems else "the runs differ in more than lr, decay, init, "
+        reason = (
+            problems[0]
+            if problems
+            else "the runs differ in more than their init, regularization, learning rate, "
+            "weight decay and seed"
+        )
         raise ValueError(f"these runs cannot train as one stack: {reason}")
 
 
@@ -593,7 +566,6 @@ class _StackedRun:
         self.alive = torch.ones(self.k, dtype=torch.bool, device=device)
         self.dead_models: dict[int, nn.Module] = {}
         self.steps_done = [self.steps] * self.k
-        self.drop_gen = torch.Generator(device).manual_seed(int(configs[0].seed) + 1)
 
     def lr_at(self, step: int) -> Tensor:
         """Each model's learning rate after ``step`` scheduler steps."""
@@ -602,42 +574,44 @@ class _StackedRun:
 
     def record(self, step: int) -> None:
         task = self.data.task
-        train_loss, train_score = _evaluate(
-            self.stack, self.settings, self.x_train, self.y_train, task
-        )
-        val_loss, val_score = _evaluate(self.stack, self.settings, self.x_val, self.y_val, task)
+        train = _evaluate(self.stack, self.settings, self.x_train, self.y_train, task)
+        val = _evaluate(self.stack, self.settings, self.x_val, self.y_val, task)
         with torch.no_grad():
             penalty = _penalty(self.stack, self.settings)
-        score = "acc" if task == "classification" else "mse"
         columns = {
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            f"train_{score}": train_score,
-            f"val_{score}": val_score,
-            "gap": val_loss - train_loss,
+            "train_loss": train[0],
+            "train_score": train[1],
+            "val_loss": val[0],
+            "val_score": val[1],
             "penalty": penalty if penalty is not None else torch.zeros(self.k),
             **_weight_stats(self.stack),
         }
-        order = [*list(columns)[:6], "sparsity_zero", "sparsity_small"]
-        values = {name: columns[name].double().cpu().tolist() for name in columns}
+        values = {name: value.double().cpu().tolist() for name, value in columns.items()}
         live = self.alive.cpu().tolist()
         factor = cosine_factor(self.steps)(step) if self.schedule == "cosine" else 1.0
         for k in range(self.k):
             if not live[k]:
                 continue
-            row = {name: float(values[name][k]) for name in order}
-            # The learning rate in Python floats, as torch's scheduler computes it.
-            row["lr"] = float(self.configs[k].optimizer["lr"]) * factor
-            for name in self.stack.names:
-                row[f"norm/{name}"] = float(values[f"norm/{name}"][k])
-                row[f"zeros/{name}"] = float(values[f"zeros/{name}"][k])
+            row = metric_row(
+                task,
+                (values["train_loss"][k], values["train_score"][k]),
+                (values["val_loss"][k], values["val_score"][k]),
+                values["penalty"][k],
+                (values["sparsity_zero"][k], values["sparsity_small"][k]),
+                # The learning rate in Python floats, as torch's scheduler computes it.
+                float(self.configs[k].optimizer["lr"]) * factor,
+                {
+                    name: (values[f"norm/{layer}"][k], values[f"zeros/{layer}"][k])
+                    for layer, name in enumerate(self.stack.names[k])
+                },
+            )
             self._keep(k, step, row)
 
     def _keep(self, k: int, step: int, row: dict[str, float]) -> None:
         out = self.outputs[k]
         out.metrics += [(step, name, value) for name, value in row.items()]
         self.last[k] = row
-        named = [(n, w[k]) for n, w in zip(self.stack.names, self.stack.weights, strict=True)]
+        named = [(n, w[k]) for n, w in zip(self.stack.names[k], self.stack.weights, strict=True)]
         if step in self.hist_steps:
             out.histograms += weight_histograms(step, named)
         if step in (0, self.steps) and self.diagnose:
@@ -680,7 +654,7 @@ class _StackedRun:
             cursor += self.batch
             for p in params:
                 p.grad = None
-            logits = _forward(self.stack, xb, self.settings, True, self.drop_gen)
+            logits = _forward(self.stack, xb, self.settings, True)
             losses = _per_model_loss(logits, yb, self.data.task)
             penalty = _penalty(self.stack, self.settings)
             total = losses + penalty if penalty is not None else losses
@@ -688,10 +662,10 @@ class _StackedRun:
                 break
             torch.where(self.alive, total, 0.0).sum().backward()  # type: ignore[no-untyped-call]
             lr = self.lr_at(step - 1)
-            keep = self.settings.any_rule and self.settings.needs_prev
+            keep = self.settings.needs_prev
             prev = [w.detach().clone() for w in self.stack.weights] if keep else None
             _optimizer_step(params, self.configs[0].optimizer, lr, self.settings, state)
-            if self.settings.any_rule:
+            if self.settings.rules:
                 _apply_rules(self.stack, prev, lr, self.settings)
             if step % self.eval_every == 0 or step == self.steps or step in self.hist_steps:
                 self.record(step)
