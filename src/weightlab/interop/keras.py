@@ -1,11 +1,18 @@
 """weightlab's initializers, penalties, update rules and dropout as Keras 3 objects.
 
 Everything here is a plain Keras object: an :class:`Initializer` goes where Keras takes a
-``kernel_initializer``, :class:`L1`, :class:`L2` and :class:`ElasticNet` where it takes a
-``kernel_regularizer``, :class:`WeightRules` (presets :class:`L1Step`,
-:class:`DecoupledDecay`) in ``model.fit(callbacks=[...])`` and :class:`Dropout` in a model.
-All are registered for serialization under the package name ``weightlab`` and survive
-``model.save("model.keras")`` / ``keras.models.load_model``.
+``kernel_initializer``, a :class:`Penalty` (presets :class:`L1`, :class:`L2`,
+:class:`ElasticNet`) where it takes a ``kernel_regularizer``, :class:`WeightRules`
+(presets :class:`L1Step`, :class:`DecoupledDecay`, or any rule terms through
+:meth:`WeightRules.from_spec`) in ``model.fit(callbacks=[...])`` and :class:`Dropout` in a
+model.  All but the callbacks are registered for serialization under the package name
+``weightlab`` and survive ``model.save("model.keras")`` / ``keras.models.load_model``.
+
+Regularizers derive from weightlab's registry of terms
+(:mod:`weightlab.regularize.registry`): each runs the registered term's arithmetic with
+:class:`KerasOps`, so any registered term, one of your own included, works here without
+changes: ``Penalty("l2(1e-4)")``, ``rule("max_norm(3)")``,
+``WeightRules.from_spec("decoupled_decay(0.01)+max_norm(3)")``.
 
 Layout.  An initializer draws with weightlab's torch scheme in torch layout, so fans and
 gains are exactly weightlab's, then permutes the draw to Keras layout:
@@ -20,7 +27,9 @@ bias, scalar      ``[n]``, ``[]``         the same
 
 Both put ``fan_in = in · Πkernel``, so with the same seed a Keras kernel holds the same
 numbers as ``scheme(torch.empty(out, in, *kernel), generator=torch.Generator()
-.manual_seed(seed))``, permuted (:func:`to_keras_layout`, :func:`to_torch_layout`).
+.manual_seed(seed))``, permuted (:func:`to_keras_layout`, :func:`to_torch_layout`).  A
+unit's incoming weights are a column of a Dense kernel (every axis but the last of a
+convolution kernel): that is what ``max_norm`` bounds.
 
 Conventions a translation must respect:
 
@@ -33,11 +42,14 @@ Conventions a translation must respect:
 - A Keras optimizer's ``weight_decay`` is decoupled and scaled by the learning rate, as
   :class:`DecoupledDecay` is, but it decays every trainable variable (biases too) unless
   ``optimizer.exclude_from_weight_decay`` says otherwise.
+- Keras ``constraints.MaxNorm(c, axis=0)`` scales by ``c/(ε + ‖w‖)``, ``ε = 1e-7``;
+  ``max_norm(c)`` scales by ``c/‖w‖`` exactly.
 - Keras ``layers.Dropout`` is inverted dropout; :class:`Dropout` adds the classic mode.
 
 Keras runs on its torch backend unless ``KERAS_BACKEND`` says otherwise or Keras was
 imported first (weightlab sets the variable only when Keras is not yet imported).  The
-update rules and dropout use ``keras.ops`` only, so they run on any backend.
+penalties, update rules and dropout use ``keras.ops`` and Python's operators only, so they
+run on any backend.
 """
 
 from __future__ import annotations
@@ -55,12 +67,8 @@ from weightlab._optional import require
 from weightlab._spec import parse_spec
 from weightlab._validate import (
     OPTIONAL,
-    PROBABILITY,
-    STRENGTH,
-    UNIT,
     Constraint,
     Described,
-    Instance,
     OneOf,
     Satisfies,
     Tensor,
@@ -68,9 +76,15 @@ from weightlab._validate import (
     fail,
 )
 from weightlab.init.schemes import REGISTRY, Scheme, resolve, scheme_names
-from weightlab.regularize.dropout import MODES, DropoutMode
-from weightlab.regularize.penalties import CONVENTIONS, SQUARE_FACTOR, Convention
-from weightlab.regularize.updates import L1_RULES, L1Rule
+from weightlab.regularize import Convention, DropoutMode, L1Rule
+from weightlab.regularize.registry import REGISTRY as TERMS
+from weightlab.regularize.registry import (
+    Regularization,
+    Term,
+    make_term,
+    terms_of_kind,
+)
+from weightlab.regularize.terms import L1_RULES
 
 if "keras" not in sys.modules:
     # torch is weightlab's own dependency; Keras would otherwise look for TensorFlow.
@@ -81,26 +95,30 @@ import keras  # noqa: E402  (after the backend is chosen and a missing Keras is 
 from keras import ops  # noqa: E402
 
 __all__ = [
+    "KERAS",
     "L1",
     "L2",
     "DecoupledDecay",
     "Dropout",
     "ElasticNet",
     "Initializer",
+    "KerasOps",
     "KerasRule",
     "L1Step",
+    "Penalty",
     "WeightRules",
     "decoupled_decay",
     "initializer_schemes",
     "is_kernel",
     "l1_step",
+    "rule",
     "to_keras_layout",
     "to_torch_layout",
 ]
 
 KerasRule = Callable[[Any, Any, float], Any]
-"""``rule(prev, proposed, lr) -> new`` on backend tensors, like
-:data:`weightlab.regularize.WeightRule` but written with ``keras.ops``."""
+"""``rule(prev, proposed, lr) -> new`` on backend tensors: a registered rule term's
+arithmetic run with :class:`KerasOps` (or your own function of ``keras.ops``)."""
 
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
 
@@ -123,22 +141,19 @@ def _is_size(value: object) -> bool:
 
 
 _TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
+    # The registered terms' own rules: strength, l1_ratio, convention; rate, lr_scaled.
+    **TERMS["elastic_net"].table,
+    **TERMS["decoupled_decay"].table,
     "seed": (Satisfies(_is_seed, "an int in [0, 2**64)"), OPTIONAL),
     "shape": Satisfies(_is_shape, "a tuple of non-negative ints"),
-    "strength": STRENGTH,
-    "rate": STRENGTH,
-    "l1_ratio": UNIT,
-    "convention": OneOf(CONVENTIONS),
-    "rule": OneOf(L1_RULES),
-    "lr_scaled": Instance((bool,), "a bool"),
+    "rule": OneOf(L1_RULES),  # l1's own parameter also takes "penalty": not a step
     "select": (Satisfies(callable, "a callable variable -> bool"), OPTIONAL),
-    "mode": OneOf(MODES),
     "weight": Tensor(),
 }
 _CALLABLE_RULE = Satisfies(callable, "a callable rule(prev, proposed, lr) -> new")
 _DROPOUT_TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
-    "rate": PROBABILITY,
-    "mode": _TABLE["mode"],
+    "rate": TERMS["dropout"].table["p"],
+    "mode": TERMS["dropout"].table["mode"],
     "seed": _TABLE["seed"],
 }
 
@@ -279,30 +294,118 @@ class Initializer(keras.initializers.Initializer):  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------------------
+# Term arithmetic on Keras tensors, and specs of terms.
+
+
+class KerasOps:
+    """:class:`~weightlab.regularize.ArrayOps` with ``keras.ops``, for Keras kernels
+    ``[*kernel, in, out]``.
+
+    A unit's incoming weights are every axis but the last (a column of a Dense kernel);
+    :meth:`total` sums everything; :meth:`wide` takes float16/bfloat16 to float32;
+    :meth:`coef` casts an array to the weights' dtype and leaves Python numbers alone.
+    Every regularizer of this module is a registered term's arithmetic run with these
+    operations (:data:`KERAS`).
+    """
+
+    name = "keras"
+
+    def abs(self, x: Any) -> Any:
+        return ops.abs(x)
+
+    def sign(self, x: Any) -> Any:
+        return ops.sign(x)
+
+    def square(self, x: Any) -> Any:
+        return ops.square(x)
+
+    def sqrt(self, x: Any) -> Any:
+        return ops.sqrt(x)
+
+    def maximum(self, x: Any, value: Any) -> Any:
+        return ops.maximum(x, value)
+
+    def minimum(self, x: Any, value: Any) -> Any:
+        return ops.minimum(x, value)
+
+    def where(self, condition: Any, x: Any, y: Any) -> Any:
+        return ops.where(condition, x, y)
+
+    def coef(self, value: Any, like: Any) -> Any:
+        return value if isinstance(value, (int, float)) else ops.cast(value, like.dtype)
+
+    def wide(self, x: Any) -> Any:
+        x = ops.convert_to_tensor(x)
+        if keras.backend.standardize_dtype(x.dtype) in ("float16", "bfloat16"):
+            return ops.cast(x, "float32")
+        return x
+
+    def total(self, x: Any) -> Any:
+        return ops.sum(x)
+
+    def unit_norm(self, x: Any) -> Any:
+        axes = tuple(range(len(x.shape) - 1)) or None
+        return ops.sqrt(ops.sum(ops.square(x), axis=axes, keepdims=True))
+
+    def __repr__(self) -> str:
+        return "KerasOps()"
+
+
+KERAS = KerasOps()
+"""Term arithmetic on Keras kernels."""
+
+
+def _terms(owner: str, name: str, spec: object, kind: str, *, one: bool) -> Regularization:
+    return terms_of_kind(spec, kind, owner=owner, param=name, one=one)
+
+
+# ---------------------------------------------------------------------------
 # Loss-side penalties.
 
 
-def _elastic_net(x: Any, strength: float, l1_ratio: float, convention: str) -> Any:
-    # Same terms in the same order as weightlab.regularize.elastic_net, so the values
-    # agree to the bit on the torch backend; half precision is summed in float32.
-    x = ops.convert_to_tensor(x)
-    dtype = keras.backend.standardize_dtype(x.dtype)
-    if dtype in ("float16", "bfloat16"):
-        dtype = "float32"
-        x = ops.cast(x, dtype)
-    c = SQUARE_FACTOR[convention]
-    total = ops.zeros((), dtype=dtype)
-    if l1_ratio > 0.0:
-        total = total + ops.cast(l1_ratio, dtype) * ops.sum(ops.abs(x))
-    if l1_ratio < 1.0:
-        total = total + ops.cast((1.0 - l1_ratio) * c, dtype) * ops.sum(ops.square(x))
-    return ops.cast(strength, dtype) * total
+@keras.saving.register_keras_serializable(package="weightlab")
+class Penalty(keras.regularizers.Regularizer):  # type: ignore[misc]
+    """Any registered penalty term as a Keras regularizer.
+
+    The value on a kernel ``w`` is the term's own arithmetic
+    (:meth:`weightlab.regularize.Term.penalty` with :data:`KERAS`): for example
+    ``"l2(λ, convention='sum_sq')"`` adds ``λ·Σw²`` (Keras's ``regularizers.L2(λ)``),
+    ``"l1(λ, rule='penalty')"`` adds ``λ·Σ|w|``; float16/bfloat16 kernels are summed in
+    float32.  :class:`L1`, :class:`L2` and :class:`ElasticNet` are presets.
+
+    Args:
+        term: a spec string of one penalty term (``"l2(1e-4)"``; ``weightlab terms``
+            lists them) or a :class:`weightlab.regularize.Term`.
+
+    Example:
+        >>> penalty = Penalty("l2(0.01, convention=sum_sq)")
+        >>> penalty
+        Penalty("l2(0.01, convention='sum_sq')")
+        >>> round(float(penalty(ops.array([1.0, -2.0]))), 6)  # 0.01·(1 + 4)
+        0.05
+
+    Hoerl & Kennard 1970 (ridge); Tibshirani 1996 (lasso); Zou & Hastie 2005 (elastic
+    net): each term's docstring cites its own.
+    """
+
+    def __init__(self, term: str | Term) -> None:
+        (self.term,) = _terms("Penalty", "term", term, "penalty", one=True).terms
+
+    def __call__(self, x: Any) -> Any:
+        return self.term.penalty([ops.convert_to_tensor(x)], KERAS)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"term": str(self.term)}
+
+    def __repr__(self) -> str:
+        return f"Penalty({str(self.term)!r})"
 
 
 @keras.saving.register_keras_serializable(package="weightlab")
-class ElasticNet(keras.regularizers.Regularizer):  # type: ignore[misc]
+class ElasticNet(Penalty):
     """Elastic-net penalty ``λ·(l1_ratio·Σ|w| + (1 − l1_ratio)·c·Σw²)`` as a Keras
-    regularizer, with ``c = 1`` for ``"sum_sq"`` and ``c = 1/2`` for ``"half_sum_sq"``.
+    regularizer, with ``c = 1`` for ``"sum_sq"`` and ``c = 1/2`` for ``"half_sum_sq"``:
+    :class:`Penalty` of the term ``elastic_net``.
 
     Equals :func:`weightlab.regularize.elastic_net`.  With ``convention="sum_sq"`` it is
     Keras ``L1L2(l1=λ·l1_ratio, l2=λ·(1 − l1_ratio))``.  Float16/bfloat16 weights are summed
@@ -325,12 +428,10 @@ class ElasticNet(keras.regularizers.Regularizer):  # type: ignore[misc]
     def __init__(self, strength: float, l1_ratio: float, *, convention: Convention) -> None:
         values = {"strength": strength, "l1_ratio": l1_ratio, "convention": convention}
         check("ElasticNet", values, _TABLE)
+        super().__init__(make_term("elastic_net", **values))
         self.strength = float(strength)
         self.l1_ratio = float(l1_ratio)
         self.convention: str = convention
-
-    def __call__(self, x: Any) -> Any:
-        return _elastic_net(x, self.strength, self.l1_ratio, self.convention)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -345,7 +446,8 @@ class ElasticNet(keras.regularizers.Regularizer):  # type: ignore[misc]
 
 @keras.saving.register_keras_serializable(package="weightlab")
 class L1(ElasticNet):
-    """L1 (lasso) penalty ``λ·Σ|w|``: :class:`ElasticNet` with ``l1_ratio = 1``.
+    """L1 (lasso) penalty ``λ·Σ|w|``: :class:`Penalty` of ``l1(λ, rule='penalty')``, the
+    same as :class:`ElasticNet` with ``l1_ratio = 1``.
 
     Equals Keras ``regularizers.L1(λ)`` and :func:`weightlab.regularize.l1`.
 
@@ -361,6 +463,7 @@ class L1(ElasticNet):
 
     def __init__(self, strength: float) -> None:
         check("L1", {"strength": strength}, _TABLE)
+        Penalty.__init__(self, make_term("l1", strength=strength, rule="penalty"))
         self.strength = float(strength)
         self.l1_ratio = 1.0
         self.convention = "sum_sq"
@@ -374,7 +477,8 @@ class L1(ElasticNet):
 
 @keras.saving.register_keras_serializable(package="weightlab")
 class L2(ElasticNet):
-    """L2 (ridge) penalty ``λ·c·Σw²``: :class:`ElasticNet` with ``l1_ratio = 0``.
+    """L2 (ridge) penalty ``λ·c·Σw²``: :class:`Penalty` of ``l2(λ, convention)``, the same
+    as :class:`ElasticNet` with ``l1_ratio = 0``.
 
     ``c = 1`` for ``"sum_sq"``: Keras's own ``regularizers.L2(λ)`` is
     ``L2(λ, convention="sum_sq")`` (torch ``weight_decay=2λ``); ``c = 1/2`` for
@@ -395,6 +499,7 @@ class L2(ElasticNet):
 
     def __init__(self, strength: float, *, convention: Convention) -> None:
         check("L2", {"strength": strength, "convention": convention}, _TABLE)
+        Penalty.__init__(self, make_term("l2", strength=strength, convention=convention))
         self.strength = float(strength)
         self.l1_ratio = 0.0
         self.convention = convention
@@ -407,12 +512,35 @@ class L2(ElasticNet):
 
 
 # ---------------------------------------------------------------------------
-# Update rules, written with keras.ops, and the callback that applies them.
+# Update rules, from the registered terms, and the callback that applies them.
+
+
+def rule(spec: str | Term) -> KerasRule:
+    """Rule terms as one :data:`KerasRule`: a spec string of one registered rule term, or
+    several joined by ``+`` (run in the registry's stage order: decay, then L1, then
+    max-norm), or a :class:`weightlab.regularize.Term`.
+
+    Each term runs its registered arithmetic (:meth:`weightlab.regularize.Term.rule`) on
+    Keras tensors; an inactive term (strength 0) is the identity.  ``"max_norm(c)"``
+    rescales each unit's incoming weights, a column of a Dense kernel (every axis but the
+    last of a convolution kernel), to ``‖w‖₂ ≤ c``.
+
+    Example:
+        >>> cap = rule("max_norm(1)")
+        >>> kernel = ops.array([[3.0, 0.3], [4.0, 0.4]])  # two units, norms 5 and 0.5
+        >>> ops.convert_to_numpy(cap(kernel, kernel, 0.1))
+        array([[0.6, 0.3],
+               [0.8, 0.4]], dtype=float32)
+
+    Srivastava et al. 2014, "Dropout: a simple way to prevent neural networks from
+    overfitting" (max-norm); each term's docstring cites its own.
+    """
+    return _rule(*_terms("rule", "spec", spec, "rule", one=False).terms)
 
 
 def decoupled_decay(rate: float, *, lr_scaled: bool = True) -> KerasRule:
     """Decoupled weight decay ``new = proposed − s·rate·prev``, ``s = lr`` if ``lr_scaled``
-    else ``1``; :func:`weightlab.regularize.decoupled_decay` in ``keras.ops``.
+    else ``1``: the term ``decoupled_decay(rate, lr_scaled)`` as a :data:`KerasRule`.
 
     After Keras ``SGD`` or ``Adam`` this is the optimizer's own ``weight_decay=rate``
     (which shrinks ``w`` by ``lr·rate·w`` before the step), restricted to the selected
@@ -430,12 +558,12 @@ def decoupled_decay(rate: float, *, lr_scaled: bool = True) -> KerasRule:
     Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization".
     """
     check("decoupled_decay", {"rate": rate, "lr_scaled": lr_scaled}, _TABLE)
-    return _decay(rate, lr_scaled)
+    return _rule(make_term("decoupled_decay", rate=rate, lr_scaled=lr_scaled))
 
 
 def l1_step(strength: float, rule: L1Rule = "proximal") -> KerasRule:
-    """An L1 step of size ``t = lr·λ`` after the optimizer's step;
-    :func:`weightlab.regularize.l1_step` in ``keras.ops``.
+    """An L1 step of size ``t = lr·λ`` after the optimizer's step: the term
+    ``l1(strength, rule)`` as a :data:`KerasRule`.
 
     - ``"subgradient"``: ``new = proposed − t·sign(prev)``;
     - ``"clip"``: ``z = proposed − t·sign(prev)``, then ``new = 0`` where ``prev·z < 0``
@@ -457,42 +585,16 @@ def l1_step(strength: float, rule: L1Rule = "proximal") -> KerasRule:
     gradient" (clipping at zero); the proximal step is ISTA's.
     """
     check("l1_step", {"strength": strength, "rule": rule}, _TABLE)
-    return _l1(strength, rule)
+    return _rule(make_term("l1", strength=strength, rule=rule))
 
 
 def _identity(prev: Any, proposed: Any, lr: float) -> Any:
     return proposed
 
 
-def _decay(rate: float, lr_scaled: bool) -> KerasRule:
-    def rule(prev: Any, proposed: Any, lr: float) -> Any:
-        scale = lr * rate if lr_scaled else rate
-        return ops.subtract(proposed, ops.multiply(scale, prev))
-
-    return rule
-
-
-def _l1(strength: float, kind: str) -> KerasRule:
-    if strength == 0.0:
-        return _identity
-
-    def subgradient(prev: Any, proposed: Any, lr: float) -> Any:
-        return ops.subtract(proposed, ops.multiply(lr * strength, ops.sign(prev)))
-
-    def clip(prev: Any, proposed: Any, lr: float) -> Any:
-        z = subgradient(prev, proposed, lr)
-        return ops.where(ops.less(ops.multiply(prev, z), 0.0), ops.zeros_like(z), z)
-
-    def proximal(prev: Any, proposed: Any, lr: float) -> Any:
-        shrunk = ops.maximum(ops.subtract(ops.abs(proposed), lr * strength), 0.0)
-        return ops.multiply(ops.sign(proposed), shrunk)
-
-    rules: dict[str, KerasRule] = {
-        "subgradient": subgradient,
-        "clip": clip,
-        "proximal": proximal,
-    }
-    return rules[kind]
+def _rule(*terms: Term) -> KerasRule:
+    # Chained in stage order; inactive terms (strength 0) are left out: they change nothing.
+    return Regularization(terms).rule(KERAS) or _identity
 
 
 def is_kernel(variable: Any) -> bool:
@@ -519,7 +621,8 @@ class WeightRules(keras.callbacks.Callback):  # type: ignore[misc]
     ``proposed``, assign ``rules[-1](prev, … rules[0](prev, proposed, lr) …, lr)`` (the
     rules chained left to right, as :func:`weightlab.regularize.chain`).  This is
     :class:`weightlab.regularize.RegularizedOptimizer` for Keras: an optimizer followed
-    by a rule, on a separate selection of weights.
+    by a rule, on a separate selection of weights.  :meth:`from_spec` builds it from
+    registered rule terms (``"decoupled_decay(0.01)+max_norm(3)"``).
 
     Put it first in ``callbacks`` so that later callbacks see the regularized weights.
     The model must take one optimizer step per batch: ``steps_per_execution`` 1 and no
@@ -527,7 +630,7 @@ class WeightRules(keras.callbacks.Callback):  # type: ignore[misc]
 
     Args:
         *rules: one or more :data:`KerasRule`, e.g. ``decoupled_decay(1e-2)``,
-            ``l1_step(1e-4, "clip")``.
+            ``l1_step(1e-4, "clip")``, ``rule("max_norm(3)")``.
         select: ``variable -> bool`` among the model's trainable variables; default
             :func:`is_kernel` (kernels, not biases).
 
@@ -541,15 +644,39 @@ class WeightRules(keras.callbacks.Callback):  # type: ignore[misc]
         super().__init__()
         if not rules:
             raise fail("WeightRules", "rules", "at least one rule", Described("none"))
-        for index, rule in enumerate(rules):
+        for index, item in enumerate(rules):
             name = f"rules[{index}]"
-            check("WeightRules", {name: rule}, {name: _CALLABLE_RULE})
+            check("WeightRules", {name: item}, {name: _CALLABLE_RULE})
         check("WeightRules", {"select": select}, _TABLE)
         self.rules = rules
         self.select: Callable[[Any], bool] = select if select is not None else is_kernel
+        self.spec: str | None = None
         self._variables: list[Any] | None = None
         self._prev: list[Any] = []
         self._lr = 0.0
+
+    @classmethod
+    def from_spec(
+        cls, spec: str | Term, *, select: Callable[[Any], bool] | None = None
+    ) -> WeightRules:
+        """The callback for every term of ``spec``, a string of registered rule terms
+        joined by ``+``, run in stage order (decay, then L1, then max-norm).
+
+        Args:
+            spec: rule terms, e.g. ``"decoupled_decay(0.01)+max_norm(3)"``; a penalty
+                (``Penalty``) or a layer (``Dropout``) is refused.
+            select: ``variable -> bool``; default :func:`is_kernel`.
+
+        Example:
+            >>> WeightRules.from_spec("max_norm(3)+decoupled_decay(0.01)")
+            WeightRules.from_spec('decoupled_decay(0.01)+max_norm(3)')
+        """
+        terms = _terms("WeightRules.from_spec", "spec", spec, "rule", one=False)
+        check("WeightRules.from_spec", {"select": select}, _TABLE)
+        rules = [t.rule(KERAS) for t in terms.rules] or [_identity]
+        callback = WeightRules(*rules, select=select)
+        callback.spec = str(terms)
+        return callback
 
     @property
     def variables(self) -> list[Any]:
@@ -577,12 +704,14 @@ class WeightRules(keras.callbacks.Callback):  # type: ignore[misc]
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         for variable, prev in zip(self._variables or [], self._prev, strict=True):
             new = ops.stop_gradient(variable)
-            for rule in self.rules:
-                new = rule(prev, new, self._lr)
+            for step in self.rules:
+                new = step(prev, new, self._lr)
             variable.assign(new)
         self._prev = []
 
     def __repr__(self) -> str:
+        if self.spec is not None:
+            return f"WeightRules.from_spec({self.spec!r})"
         return f"{type(self).__name__}({len(self.rules)} rules)"
 
 
@@ -610,7 +739,7 @@ class L1Step(WeightRules):
         select: Callable[[Any], bool] | None = None,
     ) -> None:
         check("L1Step", {"strength": strength, "rule": rule, "select": select}, _TABLE)
-        super().__init__(_l1(strength, rule), select=select)
+        super().__init__(_rule(make_term("l1", strength=strength, rule=rule)), select=select)
         self.strength = strength
         self.rule = rule
 
@@ -646,7 +775,8 @@ class DecoupledDecay(WeightRules):
     ) -> None:
         values = {"rate": rate, "lr_scaled": lr_scaled, "select": select}
         check("DecoupledDecay", values, _TABLE)
-        super().__init__(_decay(rate, lr_scaled), select=select)
+        term = make_term("decoupled_decay", rate=rate, lr_scaled=lr_scaled)
+        super().__init__(_rule(term), select=select)
         self.rate = rate
         self.lr_scaled = lr_scaled
 
@@ -660,7 +790,8 @@ class DecoupledDecay(WeightRules):
 
 @keras.saving.register_keras_serializable(package="weightlab")
 class Dropout(keras.layers.Layer):  # type: ignore[misc]
-    """Dropout layer with the inverted (Keras, torch) or classic (original paper) rule.
+    """Dropout layer with the inverted (Keras, torch) or classic (original paper) rule:
+    the registered term ``dropout(rate, mode)``.
 
     With a keep mask ``m ~ Bernoulli(1 − p)``:
 
@@ -696,19 +827,19 @@ class Dropout(keras.layers.Layer):  # type: ignore[misc]
         self.rate = float(rate)
         self.mode: str = mode
         self.seed = seed
+        self.term = make_term("dropout", p=self.rate, mode=mode)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
         self.built = True
 
     def call(self, inputs: Any, training: bool = False) -> Any:
-        p = self.rate
-        if not training:
-            return inputs if self.mode == "inverted" or p == 0.0 else inputs * (1.0 - p)
-        if p == 0.0:
+        if not self.term.active:
             return inputs
-        u = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
-        keep = ops.cast(ops.greater_equal(u, p), inputs.dtype)
-        return inputs * keep / (1.0 - p) if self.mode == "inverted" else inputs * keep
+        keep = None
+        if training:
+            u = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
+            keep = ops.cast(ops.greater_equal(u, self.rate), inputs.dtype)
+        return self.term.layer(KERAS, inputs, keep, bool(training))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape

@@ -10,11 +10,20 @@ Four pieces, each with the semantics of its PyTorch counterpart in weightlab:
   and moved to MLX's layout: Linear ``[out, in]`` (the same), convolutions (transposed
   ones included) ``[out, *kernel, in]``.  One seed therefore gives the same numbers in
   both frameworks.
-- **Penalties** for a loss: :func:`l1`, :func:`l2`, :func:`elastic_net`, written with
-  ``mlx.core`` ops so that ``mx.grad`` and ``nn.value_and_grad`` differentiate them.
-- **Update rules** after any MLX optimizer: :func:`decoupled_decay`, :func:`l1_step`,
-  composed with :func:`chain` and run by :class:`RegularizedOptimizer`.
+- **Penalties** for a loss: :func:`penalty` for any registered penalty term
+  (``penalty("l2(1e-4)")``), with :func:`l1`, :func:`l2`, :func:`elastic_net` as
+  presets; ``mx.grad`` and ``nn.value_and_grad`` differentiate them.
+- **Update rules** after any MLX optimizer: :func:`rule` for any registered rule terms
+  (``rule("decoupled_decay(0.01)+max_norm(3)")``), with :func:`decoupled_decay` and
+  :func:`l1_step` as presets, composed with :func:`chain` and run by
+  :class:`RegularizedOptimizer` (which also takes the spec string itself).
 - **Dropout**: :class:`Dropout`, inverted or classic.
+
+Every regularizer derives from weightlab's registry of terms
+(:mod:`weightlab.regularize.registry`): it runs the registered term's arithmetic with
+:class:`MLXOps`, so a term registered later, one of your own included, works here
+without changes.  A unit's incoming weights, which ``max_norm`` bounds, are a row of a
+Linear weight ``[out, in]`` (every axis but the first of a convolution weight).
 
 Which arrays are "weights" is decided by :func:`is_weight` (floating, two or more
 dimensions, not a bias: the rule of :func:`weightlab.regularize.select_params`); pass
@@ -54,10 +63,7 @@ from mlx.utils import tree_flatten, tree_unflatten  # noqa: E402
 from weightlab._spec import parse_spec  # noqa: E402
 from weightlab._validate import (  # noqa: E402
     OPTIONAL,
-    PROBABILITY,
     REAL,
-    STRENGTH,
-    UNIT,
     Constraint,
     Described,
     Instance,
@@ -67,16 +73,24 @@ from weightlab._validate import (  # noqa: E402
     check,
     fail,
 )
-from weightlab.init.apply import LayerInit, _scheme_gain  # noqa: E402
+from weightlab.init.apply import LayerInit, scheme_gain  # noqa: E402
 from weightlab.init.schemes import Scheme, resolve, scheme_names  # noqa: E402
-from weightlab.regularize.dropout import MODES, DropoutMode  # noqa: E402
-from weightlab.regularize.penalties import CONVENTIONS, SQUARE_FACTOR, Convention  # noqa: E402
-from weightlab.regularize.updates import L1_RULES, L1Rule  # noqa: E402
+from weightlab.regularize import Convention, DropoutMode, L1Rule  # noqa: E402
+from weightlab.regularize.registry import REGISTRY as TERMS  # noqa: E402
+from weightlab.regularize.registry import (  # noqa: E402
+    Regularization,
+    Term,
+    make_term,
+    terms_of_kind,
+)
+from weightlab.regularize.terms import L1_RULES  # noqa: E402
 
 __all__ = [
     "LAYER_TYPES",
+    "MLX",
     "Dropout",
     "Initializer",
+    "MLXOps",
     "MLXWeightRule",
     "Predicate",
     "RegularizedOptimizer",
@@ -90,6 +104,8 @@ __all__ = [
     "l1_step",
     "l2",
     "layers",
+    "penalty",
+    "rule",
     "select",
 ]
 
@@ -138,6 +154,11 @@ class _Seed(Interval):
 
 _ARRAY = Instance((mx.array,), "an mx.array")
 _CALLABLE = Satisfies(callable, "a callable rule(prev, proposed, lr) -> new")
+_RULE_OR_SPEC = Satisfies(
+    lambda r: callable(r) or isinstance(r, str),
+    "a callable rule(prev, proposed, lr) -> new or a spec string of rule terms such as "
+    "'decoupled_decay(0.01)+max_norm(3)'",
+)
 _PREDICATE = Satisfies(callable, "a callable predicate(name, array) -> bool")
 _PARAMS = "a floating-point mx.array, a list of them, a parameter tree or an mlx.nn.Module"
 _TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
@@ -149,16 +170,14 @@ _TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
     "seed": (_Seed(integer=True), OPTIONAL),
     "model": Instance((Module,), "an mlx.nn.Module"),
     "bias": (REAL, OPTIONAL),
-    "strength": STRENGTH,
-    "rate": STRENGTH,
-    "l1_ratio": UNIT,
-    "convention": OneOf(CONVENTIONS),
-    "lr_scaled": Instance((bool,), "a bool"),
-    "rule": OneOf(L1_RULES),
+    # The registered terms' own rules: strength, l1_ratio, convention; rate, lr_scaled;
+    # p, mode.
+    **TERMS["elastic_net"].table,
+    **TERMS["decoupled_decay"].table,
+    **TERMS["dropout"].table,
+    "rule": OneOf(L1_RULES),  # l1's own parameter also takes "penalty": not a step
     "select": _PREDICATE,
     "optimizer": Instance((Optimizer,), "an mlx.optimizers.Optimizer"),
-    "p": PROBABILITY,
-    "mode": OneOf(MODES),
 }
 
 
@@ -265,7 +284,7 @@ def apply(
             new["bias"] = mx.full(layer["bias"].shape, bias, dtype=layer["bias"].dtype)
         layer.update(new)
         records.append(
-            LayerInit(name, tuple(weight.shape), str(scheme), "linear", _scheme_gain(scheme))
+            LayerInit(name, tuple(weight.shape), str(scheme), "linear", scheme_gain(scheme))
         )
     return records
 
@@ -336,6 +355,83 @@ def _trainable(model: Module) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------
+# Term arithmetic on MLX arrays, and specs of terms.
+
+
+class MLXOps:
+    """:class:`~weightlab.regularize.ArrayOps` with ``mlx.core``, for MLX weights
+    ``[out, *kernel, in]``.
+
+    A unit's incoming weights are every axis but the first (a row of a Linear weight);
+    :meth:`total` sums in two levels (:func:`_sum`, torch's precision); :meth:`wide`
+    takes float16/bfloat16 to float32; :meth:`coef` casts an ``mx.array`` to the weights'
+    dtype and leaves Python numbers alone.  Every regularizer of this module is a
+    registered term's arithmetic run with these operations (:data:`MLX`).
+    """
+
+    name = "mlx"
+
+    def abs(self, x: mx.array) -> mx.array:
+        return mx.abs(x)
+
+    def sign(self, x: mx.array) -> mx.array:
+        return mx.sign(x)
+
+    def square(self, x: mx.array) -> mx.array:
+        return mx.square(x)
+
+    def sqrt(self, x: mx.array) -> mx.array:
+        return mx.sqrt(x)
+
+    def maximum(self, x: mx.array, value: Any) -> mx.array:
+        return mx.maximum(x, value)
+
+    def minimum(self, x: mx.array, value: Any) -> mx.array:
+        return mx.minimum(x, value)
+
+    def where(self, condition: mx.array, x: Any, y: Any) -> mx.array:
+        return mx.where(condition, x, y)
+
+    def coef(self, value: Any, like: mx.array) -> Any:
+        return value.astype(like.dtype) if isinstance(value, mx.array) else value
+
+    def wide(self, x: mx.array) -> mx.array:
+        return x.astype(mx.float32) if x.dtype in (mx.float16, mx.bfloat16) else x
+
+    def total(self, x: mx.array) -> mx.array:
+        return _sum(x)
+
+    def unit_norm(self, x: mx.array) -> mx.array:
+        axes = tuple(range(1, x.ndim)) or None
+        return mx.sqrt(mx.sum(mx.square(x), axis=axes, keepdims=True))
+
+    def __repr__(self) -> str:
+        return "MLXOps()"
+
+
+MLX = MLXOps()
+"""Term arithmetic on MLX weights."""
+
+
+def _terms(owner: str, name: str, spec: object, kind: str, *, one: bool) -> Regularization:
+    return terms_of_kind(spec, kind, owner=owner, param=name, one=one)
+
+
+def _sum(x: mx.array) -> mx.array:
+    """``Σx`` in two levels, rows of about ``√n`` terms and then their totals.
+
+    MLX's float32 sum on the CPU drifts on long runs of positive terms (Σw² of 4 million
+    weights: 0.4% low on MLX 0.32); two levels bring it to about 1e-6, as torch's.
+    """
+    flat = x.reshape(-1)
+    n = flat.size
+    k = max(1, math.isqrt(n))
+    q = n // k
+    total = flat[: q * k].reshape(q, k).sum(axis=1).sum()
+    return total + flat[q * k :].sum() if q * k < n else total
+
+
+# ---------------------------------------------------------------------------
 # Which arrays to regularize, and loss-side penalties.
 
 
@@ -380,6 +476,39 @@ def _select(params: Mapping[str, Any] | Module, predicate: Predicate) -> list[tu
     return [(n, a) for n, a in _flatten(tree) if isinstance(a, mx.array) and predicate(n, a)]
 
 
+def penalty(spec: str | Term, *, select: Predicate = is_weight) -> Callable[[Params], mx.array]:
+    """Any registered penalty term as a function ``fn(params) -> mx.array`` for a loss.
+
+    ``fn`` takes what :func:`l1` takes: one array or a list of arrays (all penalized), or
+    a parameter tree or module (only the arrays ``select`` picks: weights by default),
+    and returns the term's own arithmetic (:meth:`weightlab.regularize.Term.penalty`)
+    over them, a 0-dim array written with ``mlx.core`` ops, so ``nn.value_and_grad``
+    differentiates it; float16/bfloat16 weights are summed in float32.  :func:`l1`,
+    :func:`l2` and :func:`elastic_net` are presets.
+
+    Args:
+        spec: a spec string of one penalty term (``"l2(1e-4)"``,
+            ``"l1(1e-3, rule=penalty)"``; ``weightlab terms`` lists them) or a
+            :class:`weightlab.regularize.Term`.
+        select: predicate for trees and modules (see :func:`select`).
+
+    Example:
+        >>> ridge = penalty("l2(0.01, convention=sum_sq)")
+        >>> ridge(mx.array([[1.0, -2.0], [3.0, 0.5]]))
+        array(0.1425, dtype=float32)
+
+    Hoerl & Kennard 1970 (ridge); Tibshirani 1996 (lasso); Zou & Hastie 2005 (elastic
+    net): each term's docstring cites its own.
+    """
+    (term,) = _terms("penalty", "spec", spec, "penalty", one=True).terms
+    check("penalty", {"select": select}, _TABLE)
+
+    def fn(params: Params) -> mx.array:
+        return _penalty(term, _arrays("penalty", params, select))
+
+    return fn
+
+
 def elastic_net(
     params: Params,
     strength: float,
@@ -416,11 +545,12 @@ def elastic_net(
     values = {"strength": strength, "l1_ratio": l1_ratio, "convention": convention}
     check("elastic_net", {**values, "select": select}, _TABLE)
     arrays = _arrays("elastic_net", params, select)
-    return _elastic_net(arrays, strength, l1_ratio, convention)
+    return _penalty(make_term("elastic_net", **values), arrays)
 
 
 def l1(params: Params, strength: float, *, select: Predicate = is_weight) -> mx.array:
-    """L1 (lasso) penalty ``strength · Σ|w|``: :func:`elastic_net` with ``l1_ratio = 1``.
+    """L1 (lasso) penalty ``strength · Σ|w|``: the term ``l1(strength, rule='penalty')``,
+    :func:`elastic_net` with ``l1_ratio = 1``.
 
     Example:
         >>> l1(mx.array([1.0, -2.0]), 0.1)
@@ -429,13 +559,15 @@ def l1(params: Params, strength: float, *, select: Predicate = is_weight) -> mx.
     Tibshirani 1996, "Regression shrinkage and selection via the lasso".
     """
     check("l1", {"strength": strength, "select": select}, _TABLE)
-    return _elastic_net(_arrays("l1", params, select), strength, 1.0, "sum_sq")
+    term = make_term("l1", strength=strength, rule="penalty")
+    return _penalty(term, _arrays("l1", params, select))
 
 
 def l2(
     params: Params, strength: float, *, convention: Convention, select: Predicate = is_weight
 ) -> mx.array:
-    """L2 (ridge) penalty ``strength · c · Σw²``: :func:`elastic_net` with ``l1_ratio = 0``.
+    """L2 (ridge) penalty ``strength · c · Σw²``: the term ``l2(strength, convention)``,
+    :func:`elastic_net` with ``l1_ratio = 0``.
 
     ``c = 1`` for ``"sum_sq"``, ``c = 1/2`` for ``"half_sum_sq"``.
 
@@ -446,7 +578,8 @@ def l2(
     Hoerl & Kennard 1970, "Ridge regression: biased estimation for nonorthogonal problems".
     """
     check("l2", {"strength": strength, "convention": convention, "select": select}, _TABLE)
-    return _elastic_net(_arrays("l2", params, select), strength, 0.0, convention)
+    term = make_term("l2", strength=strength, convention=convention)
+    return _penalty(term, _arrays("l2", params, select))
 
 
 def _arrays(owner: str, params: object, predicate: Predicate) -> list[mx.array]:
@@ -467,50 +600,42 @@ def _arrays(owner: str, params: object, predicate: Predicate) -> list[mx.array]:
     return items  # type: ignore[return-value]
 
 
-def _elastic_net(
-    arrays: list[mx.array], strength: float, l1_ratio: float, convention: str
-) -> mx.array:
-    c = SQUARE_FACTOR[convention]
-    total: mx.array | None = None
-    for w in arrays:
-        term = _weight_penalty(w, l1_ratio, c)
-        total = term if total is None else total + term
-    return mx.array(0.0) if total is None else strength * total
-
-
-def _weight_penalty(w: mx.array, l1_ratio: float, c: float) -> mx.array:
-    # Half-precision sums overflow (a million weights of 0.3 give Σw² = 90 000 > 65 504).
-    if w.dtype in (mx.float16, mx.bfloat16):
-        w = w.astype(mx.float32)
-    total = mx.zeros((), dtype=w.dtype)
-    if l1_ratio > 0.0:
-        total = total + l1_ratio * _sum(mx.abs(w))
-    if l1_ratio < 1.0:
-        total = total + (1.0 - l1_ratio) * c * _sum(mx.square(w))
-    return total
-
-
-def _sum(x: mx.array) -> mx.array:
-    """``Σx`` in two levels, rows of about ``√n`` terms and then their totals.
-
-    MLX's float32 sum on the CPU drifts on long runs of positive terms (Σw² of 4 million
-    weights: 0.4% low on MLX 0.32); two levels bring it to about 1e-6, as torch's.
-    """
-    flat = x.reshape(-1)
-    n = flat.size
-    k = max(1, math.isqrt(n))
-    q = n // k
-    total = flat[: q * k].reshape(q, k).sum(axis=1).sum()
-    return total + flat[q * k :].sum() if q * k < n else total
+def _penalty(term: Term, arrays: list[mx.array]) -> mx.array:
+    value = term.penalty(arrays, MLX)
+    return value if isinstance(value, mx.array) else mx.array(value)  # no arrays: 0.0
 
 
 # ---------------------------------------------------------------------------
 # Update-side rules and the optimizer wrapper.
 
 
+def rule(spec: str | Term) -> MLXWeightRule:
+    """Rule terms as one :data:`MLXWeightRule`: a spec string of one registered rule term,
+    or several joined by ``+`` (run in the registry's stage order: decay, then L1, then
+    max-norm), or a :class:`weightlab.regularize.Term`.
+
+    Each term runs its registered arithmetic (:meth:`weightlab.regularize.Term.rule`) on
+    MLX arrays; an inactive term (strength 0) is the identity.  ``"max_norm(c)"``
+    rescales each unit's incoming weights, a row of a Linear weight (every axis but the
+    first of a convolution weight), to ``‖w‖₂ ≤ c``.  :class:`RegularizedOptimizer` takes
+    the spec string itself too.
+
+    Example:
+        >>> cap = rule("max_norm(1)")
+        >>> weight = mx.array([[3.0, 4.0], [0.3, 0.4]])  # two units, norms 5 and 0.5
+        >>> cap(weight, weight, 0.1)
+        array([[0.6, 0.8],
+               [0.3, 0.4]], dtype=float32)
+
+    Srivastava et al. 2014, "Dropout: a simple way to prevent neural networks from
+    overfitting" (max-norm); each term's docstring cites its own.
+    """
+    return _rule(*_terms("rule", "spec", spec, "rule", one=False).terms)
+
+
 def decoupled_decay(rate: float, *, lr_scaled: bool = True) -> MLXWeightRule:
     """Decoupled weight decay ``new = proposed − s·rate·prev``, ``s = lr`` if
-    ``lr_scaled`` else 1.
+    ``lr_scaled`` else 1: the term ``decoupled_decay(rate, lr_scaled)``.
 
     After ``optimizers.Adam`` this is torch's ``AdamW(weight_decay=rate)`` (decay from
     the weight before the step); after SGD it is SGDW.  MLX's own ``AdamW`` decays
@@ -528,16 +653,12 @@ def decoupled_decay(rate: float, *, lr_scaled: bool = True) -> MLXWeightRule:
     Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization".
     """
     check("decoupled_decay", {"rate": rate, "lr_scaled": lr_scaled}, _TABLE)
-
-    def rule(prev: mx.array, proposed: mx.array, lr: LearningRate) -> mx.array:
-        scale = lr * rate if lr_scaled else rate
-        return proposed - scale * prev
-
-    return rule
+    return _rule(make_term("decoupled_decay", rate=rate, lr_scaled=lr_scaled))
 
 
 def l1_step(strength: float, rule: L1Rule = "proximal") -> MLXWeightRule:
-    """An L1 step of size ``t = lr·strength`` after the optimizer's step.
+    """An L1 step of size ``t = lr·strength`` after the optimizer's step: the term
+    ``l1(strength, rule)``.
 
     - ``"subgradient"``: ``new = proposed − t·sign(prev)``.
     - ``"clip"``: ``z = proposed − t·sign(prev)``; ``new = 0`` where ``prev·z < 0`` (the
@@ -555,9 +676,7 @@ def l1_step(strength: float, rule: L1Rule = "proximal") -> MLXWeightRule:
     gradient".
     """
     check("l1_step", {"strength": strength, "rule": rule}, _TABLE)
-    if strength == 0.0:
-        return _identity
-    return {"subgradient": _subgradient, "clip": _clip, "proximal": _proximal}[rule](strength)
+    return _rule(make_term("l1", strength=strength, rule=rule))
 
 
 def chain(*rules: MLXWeightRule) -> MLXWeightRule:
@@ -567,12 +686,12 @@ def chain(*rules: MLXWeightRule) -> MLXWeightRule:
     Example:
         >>> rule = chain(decoupled_decay(0.01), l1_step(1e-4, "proximal"))
     """
-    for index, rule in enumerate(rules):
-        check("chain", {f"rules[{index}]": rule}, {f"rules[{index}]": _CALLABLE})
+    for index, item in enumerate(rules):
+        check("chain", {f"rules[{index}]": item}, {f"rules[{index}]": _CALLABLE})
 
     def chained(prev: mx.array, proposed: mx.array, lr: LearningRate) -> mx.array:
-        for rule in rules:
-            proposed = rule(prev, proposed, lr)
+        for step in rules:
+            proposed = step(prev, proposed, lr)
         return proposed
 
     return chained
@@ -592,7 +711,8 @@ class RegularizedOptimizer:
     Args:
         optimizer: any ``mlx.optimizers.Optimizer`` with a learning rate.
         rule: an :data:`MLXWeightRule`, e.g. ``chain(decoupled_decay(1e-2),
-            l1_step(1e-4, "clip"))``.
+            l1_step(1e-4, "clip"))``, or a spec string of registered rule terms, which
+            :func:`rule` turns into one (``"decoupled_decay(0.01)+max_norm(3)"``).
         select: ``(name, array) -> bool``; default :func:`is_weight`.
 
     Example:
@@ -602,20 +722,29 @@ class RegularizedOptimizer:
         >>> model = nn.Linear(3, 1)
         >>> grads = {"weight": mx.ones((1, 3)), "bias": mx.ones((1,))}
         >>> opt.update(model, grads)
+        >>> capped = RegularizedOptimizer(optim.SGD(learning_rate=0.1), "max_norm(3)")
 
     Loshchilov & Hutter 2019 (decay as a separate step); Langford, Li & Zhang 2009.
     """
 
     def __init__(
-        self, optimizer: Optimizer, rule: MLXWeightRule, *, select: Predicate = is_weight
+        self,
+        optimizer: Optimizer,
+        rule: MLXWeightRule | str,
+        *,
+        select: Predicate = is_weight,
     ) -> None:
         check(
             "RegularizedOptimizer",
             {"optimizer": optimizer, "rule": rule, "select": select},
-            {"optimizer": _TABLE["optimizer"], "rule": _CALLABLE, "select": _PREDICATE},
+            {"optimizer": _TABLE["optimizer"], "rule": _RULE_OR_SPEC, "select": _PREDICATE},
         )
         self.optimizer = optimizer
-        self.rule = rule
+        self.rule: MLXWeightRule = (
+            _rule(*_terms("RegularizedOptimizer", "rule", rule, "rule", one=False).terms)
+            if isinstance(rule, str)
+            else rule
+        )
         self.select = select
 
     def update(self, model: Module, gradients: Mapping[str, Any]) -> None:
@@ -666,29 +795,9 @@ def _identity(prev: mx.array, proposed: mx.array, lr: LearningRate) -> mx.array:
     return proposed
 
 
-def _subgradient(strength: float) -> MLXWeightRule:
-    def rule(prev: mx.array, proposed: mx.array, lr: LearningRate) -> mx.array:
-        return proposed - lr * strength * mx.sign(prev)
-
-    return rule
-
-
-def _clip(strength: float) -> MLXWeightRule:
-    subgradient = _subgradient(strength)
-
-    def rule(prev: mx.array, proposed: mx.array, lr: LearningRate) -> mx.array:
-        z = subgradient(prev, proposed, lr)
-        return mx.where(prev * z < 0, mx.zeros_like(z), z)
-
-    return rule
-
-
-def _proximal(strength: float) -> MLXWeightRule:
-    def rule(prev: mx.array, proposed: mx.array, lr: LearningRate) -> mx.array:
-        shrunk = mx.maximum(mx.abs(proposed) - lr * strength, 0.0)
-        return mx.sign(proposed) * shrunk
-
-    return rule
+def _rule(*terms: Term) -> MLXWeightRule:
+    # Chained in stage order; inactive terms (strength 0) are left out: they change nothing.
+    return Regularization(terms).rule(MLX) or _identity
 
 
 # ---------------------------------------------------------------------------
@@ -696,7 +805,8 @@ def _proximal(strength: float) -> MLXWeightRule:
 
 
 class Dropout(Module):
-    """Dropout as an ``mlx.nn.Module``, inverted or classic; follows ``self.training``.
+    """Dropout as an ``mlx.nn.Module``, inverted or classic; follows ``self.training``:
+    the registered term ``dropout(p, mode)``, with the mask drawn by MLX.
 
     With a mask ``m ~ Bernoulli(1 − p)``:
 
@@ -728,17 +838,18 @@ class Dropout(Module):
         check("Dropout", {"p": p, "mode": mode, "seed": seed}, _TABLE)
         self.p = p
         self.mode = mode
+        self.term = make_term("dropout", p=p, mode=mode)
         # A leading underscore keeps the key out of parameters() and gradients.
         self._key = None if seed is None else mx.random.key(seed)
 
     def __call__(self, x: mx.array) -> mx.array:
-        p, mode = self.p, self.mode
-        if not self.training:
-            return x if mode == "inverted" or p == 0.0 else x * (1.0 - p)
-        if p == 0.0:
+        if not self.term.active:
             return x
-        keep = mx.random.bernoulli(1.0 - p, x.shape, key=self._next_key())
-        return x * keep / (1.0 - p) if mode == "inverted" else x * keep
+        keep = None
+        if self.training:
+            keep = mx.random.bernoulli(1.0 - self.p, x.shape, key=self._next_key())
+        out: mx.array = self.term.layer(MLX, x, keep, self.training)
+        return out
 
     def _next_key(self) -> mx.array | None:
         if self._key is None:
