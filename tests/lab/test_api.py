@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from weightlab.init import scheme_names  # noqa: E402
 from weightlab.lab.app import create_app, plotly_js  # noqa: E402
-from weightlab.lab.schemas import LIMITS  # noqa: E402
-from weightlab.report.landscape import OBJECTIVES  # noqa: E402
+from weightlab.lab.schemas import LIMITS, RegularizationSetup  # noqa: E402
+from weightlab.landscape import OBJECTIVES  # noqa: E402
+from weightlab.regularize import REGISTRY  # noqa: E402
 
 from .conftest import LiveLab, wait_until  # noqa: E402
 
@@ -339,34 +340,48 @@ def test_init_setup_refusals(
 
 REGULARIZATION_REFUSED: list[tuple[dict[str, Any], str, str]] = [
     (
-        {"strength": -1},
-        "strength",
-        "The 'strength' parameter of regularization setup must be a float in [0, 10]. Got -1.",
+        {"l1.strength": -1},
+        "l1.strength",
+        "The 'l1.strength' parameter of regularization setup must be a float in [0, 10]. Got -1.",
     ),
     (
-        {"strength": 11},
-        "strength",
-        "The 'strength' parameter of regularization setup must be a float in [0, 10]. Got 11.",
+        {"l2.strength": 11},
+        "l2.strength",
+        "The 'l2.strength' parameter of regularization setup must be a float in [0, 10]. Got 11.",
     ),
     (
-        {"regularizer": "dropout", "strength": 1.0},
-        "strength",
-        "The 'strength' parameter of regularization setup must be a float in [0, 1) for dropout (the drop probability). Got 1.0.",
+        {"regularizer": "dropout", "dropout.p": 1.0},
+        "dropout.p",
+        "The 'dropout.p' parameter of regularization setup must be a float in [0, 1). Got 1.0.",
+    ),
+    (
+        {"max_norm.max_value": 0},
+        "max_norm.max_value",
+        "The 'max_norm.max_value' parameter of regularization setup must be a float in (0, 10]. Got 0.",
     ),
     (
         {"regularizer": "l3"},
         "regularizer",
-        "The 'regularizer' parameter of regularization setup must be one of 'none', 'l1', 'l2', 'elastic_net', 'dropout', 'decoupled_decay'. Got 'l3'.",
+        "The 'regularizer' parameter of regularization setup must be one of 'none', "
+        + ", ".join(repr(n) for n in REGISTRY)
+        + ". Got 'l3'.",
     ),
     (
-        {"l1_rule": "lasso"},
-        "l1_rule",
-        "The 'l1_rule' parameter of regularization setup must be one of 'proximal', 'clip', 'subgradient', 'penalty'. Got 'lasso'.",
+        {"l1.rule": "lasso"},
+        "l1.rule",
+        "The 'l1.rule' parameter of regularization setup must be one of 'subgradient', 'clip', 'proximal', 'penalty'. Got 'lasso'.",
     ),
     (
-        {"l1_ratio": 1.5},
-        "l1_ratio",
-        "The 'l1_ratio' parameter of regularization setup must be a float in [0, 1]. Got 1.5.",
+        {"elastic_net.l1_ratio": 1.5},
+        "elastic_net.l1_ratio",
+        "The 'elastic_net.l1_ratio' parameter of regularization setup must be a float in [0, 1]. Got 1.5.",
+    ),
+    (
+        {"strength": 0.1},
+        "strength",
+        "The regularization setup takes no 'strength' parameter (it takes: "
+        + ", ".join(f.alias or n for n, f in RegularizationSetup.model_fields.items())
+        + ").",
     ),
     (
         {"depth": 99},
@@ -386,7 +401,7 @@ def test_regularization_setup_refusals(
 
 
 def test_regularization_setup_answers_two_arms(client: TestClient, session: str) -> None:
-    body = {**REG_TINY, "regularizer": "l1", "strength": 0.01, "l1_rule": "clip"}
+    body = {**REG_TINY, "regularizer": "l1", "l1.strength": 0.01, "l1.rule": "clip"}
     frame = client.put(f"/api/sessions/{session}/regularization", json=body).json()
     assert [a["name"] for a in frame["arms"]] == ["regularized", "plain"]
     assert frame["arms"][0]["regularization"] == "l1(0.01, rule='clip')"

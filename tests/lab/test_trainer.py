@@ -18,10 +18,17 @@ from weightlab.lab.errors import LabError
 from weightlab.lab.schemas import InitSetup, RegularizationSetup
 from weightlab.lab.sessions import Lab, Session
 from weightlab.lab.trainer import init_trainer, regularization_trainer
-from weightlab.regularize import Dropout
+from weightlab.regularize import REGISTRY, Dropout, make_term
 
 TINY = {"n_samples": 60, "depth": 2, "width": 8}
 REG_TINY = {"dataset": "moons", "n_samples": 80, "depth": 2, "width": 16, "lr": 0.2}
+
+
+def reg_setup(**values: object) -> RegularizationSetup:
+    """A regularization setup; term parameters are written ``l1__strength`` here and
+    ``l1.strength`` in the form."""
+    body = {**REG_TINY, **{k.replace("__", "."): v for k, v in values.items()}}
+    return RegularizationSetup.model_validate(body)
 
 
 def weights(model: torch.nn.Module) -> list[torch.Tensor]:
@@ -60,7 +67,7 @@ def test_the_seed_changes_init_and_data() -> None:
 
 def test_arms_start_from_the_same_weights_and_see_the_same_batches() -> None:
     # With λ = 0 the regularized arm is the plain one: same init, same batches, same steps.
-    trainer = regularization_trainer(RegularizationSetup(**REG_TINY, strength=0.0))
+    trainer = regularization_trainer(reg_setup(l1__strength=0.0))
     regularized, plain = trainer.arms
     assert all(
         torch.equal(x, y)
@@ -76,9 +83,7 @@ def test_arms_start_from_the_same_weights_and_see_the_same_batches() -> None:
 
 
 def test_dropout_arm_has_dropout_and_the_plain_one_none() -> None:
-    trainer = regularization_trainer(
-        RegularizationSetup(**REG_TINY, regularizer="dropout", strength=0.5)
-    )
+    trainer = regularization_trainer(reg_setup(regularizer="dropout", dropout__p=0.5))
     regularized, plain = trainer.arms
     assert any(isinstance(m, Dropout) for m in regularized.model.modules())
     assert not any(isinstance(m, Dropout) for m in plain.model.modules())
@@ -91,29 +96,39 @@ def test_dropout_arm_has_dropout_and_the_plain_one_none() -> None:
     assert [a["regularization"] for a in trainer.frame()["arms"]] == ["dropout(0.5)", "none"]
 
 
-@pytest.mark.parametrize(
-    ("regularizer", "extra", "spec"),
-    [
-        ("none", {}, "none"),
-        ("l1", {"l1_rule": "clip"}, "l1(0.01, rule='clip')"),
-        ("l2", {}, "l2(0.01)"),
-        ("elastic_net", {"l1_ratio": 0.3}, "elastic_net(0.01, l1_ratio=0.3)"),
-        ("decoupled_decay", {}, "decoupled_decay(0.01)"),
-    ],
-)
-def test_every_regularizer_trains(regularizer: str, extra: dict[str, object], spec: str) -> None:
-    setup = RegularizationSetup(**REG_TINY, regularizer=regularizer, strength=0.01, **extra)
-    trainer = regularization_trainer(setup)
+@pytest.mark.parametrize("name", ["none", *REGISTRY])
+def test_every_registered_term_trains_with_its_form_defaults(name: str) -> None:
+    trainer = regularization_trainer(reg_setup(regularizer=name))
     trainer.run(3)
-    assert trainer.frame()["arms"][0]["regularization"] == spec
+    regularized = trainer.frame()["arms"][0]
+    if name == "none":
+        assert regularized["regularization"] == "none" and regularized["about"] == []
+        return
+    entry = REGISTRY[name]
+    term = make_term(name, **{p.name: p.start for p in entry.params})
+    assert regularized["regularization"] == str(term)
+    assert regularized["about"] == [term.doc.replace("``", "")]
+    assert trainer.step == 3 and regularized["diverged_step"] is None
+
+
+def test_term_parameters_reach_the_trainer() -> None:
+    setup = reg_setup(regularizer="l1", l1__strength=0.01, l1__rule="clip")
+    assert regularization_trainer(setup).frame()["arms"][0]["regularization"] == (
+        "l1(0.01, rule='clip')"
+    )
+    setup = reg_setup(regularizer="max_norm", max_norm__max_value=0.5)
+    trainer = regularization_trainer(setup)
+    trainer.run(5)
+    norms = [w.detach().norm(dim=1) for w in trainer.arms[0].trainer.weights]
+    assert max(float(n.max()) for n in norms) <= 0.5 + 1e-6
 
 
 def test_proximal_l1_makes_exact_zeros_and_the_histogram_counts_them() -> None:
-    setup = RegularizationSetup(**REG_TINY, regularizer="l1", strength=0.05, l1_rule="proximal")
+    setup = reg_setup(regularizer="l1", l1__strength=0.05, l1__rule="proximal")
     trainer = regularization_trainer(setup)
     trainer.run(60)
     regularized, plain = trainer.frame()["arms"]
-    zeros = sum(int((w == 0).sum()) for w in trainer.arms[0].weights)
+    zeros = sum(int((w == 0).sum()) for w in trainer.arms[0].trainer.weights)
     assert regularized["weights"]["zeros"] == zeros > 0
     assert regularized["curves"]["sparsity_zero"][-1] > 0
     assert plain["weights"]["zeros"] == 0
@@ -121,9 +136,7 @@ def test_proximal_l1_makes_exact_zeros_and_the_histogram_counts_them() -> None:
 
 
 def test_l2_penalty_is_recorded_apart_from_the_loss() -> None:
-    trainer = regularization_trainer(
-        RegularizationSetup(**REG_TINY, regularizer="l2", strength=0.1)
-    )
+    trainer = regularization_trainer(reg_setup(regularizer="l2", l2__strength=0.1))
     trainer.run(2)
     assert trainer.frame()["arms"][0]["curves"]["penalty"][-1] > 0
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
 from weightlab import __version__
-from weightlab.cli.common import finite_json
+from weightlab._json import finite_json
 from weightlab.diagnose import COMPARE_SCHEMES
 from weightlab.init import scheme_names
 from weightlab.lab import explore, landscape
@@ -40,8 +40,10 @@ from weightlab.lab.schemas import (
     PlayRequest,
     RegularizationSetup,
     StepRequest,
+    term_field,
 )
 from weightlab.lab.sessions import SECTIONS, Lab, Session
+from weightlab.regularize import REGISTRY
 from weightlab.store import DEFAULT_STORE
 
 __all__ = ["STATIC", "create_app", "plotly_js"]
@@ -190,7 +192,7 @@ def _meta(lab: Lab, runs: RunStore) -> dict[str, Any]:
         "scheme_presets": [s for s in COMPARE_SCHEMES if "(" in s],
         "defaults": {
             "init": InitSetup().model_dump(),
-            "regularization": RegularizationSetup().model_dump(),
+            "regularization": RegularizationSetup().model_dump(by_alias=True),
             "landscape": LandscapeQuery().model_dump(),
             "play": PlayRequest().model_dump(),
             "step": StepRequest().model_dump(),
@@ -201,12 +203,30 @@ def _meta(lab: Lab, runs: RunStore) -> dict[str, Any]:
             "landscape": LandscapeQuery.model_json_schema(),
         },
         "objectives": landscape.defaults(),
+        "terms": _terms(),
         "limits": {
             **{k: list(v) for k, v in LIMITS.items()},
             "sessions": lab.max_sessions,
             "trainings": lab.max_trainings,
         },
         "store": str(runs.directory),
+    }
+
+
+def _terms() -> dict[str, Any]:
+    """Every regularization term of the registry: what it does (each kind's formula and
+    paper) and its parameters, for the regularization form."""
+    return {
+        entry.name: {
+            "summary": entry.summary,
+            "doc": entry.doc,
+            "effect": entry.effect,
+            "params": [
+                {"name": p.name, "field": term_field(entry.name, p.name), "rule": p.describe()}
+                for p in entry.params
+            ],
+        }
+        for entry in REGISTRY.values()
     }
 
 

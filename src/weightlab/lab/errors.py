@@ -69,6 +69,12 @@ def _body_model(request: Request) -> type[BaseModel] | None:
     return None
 
 
+def _field(model: type[BaseModel], name: str) -> FieldInfo | None:
+    """A body field by its name or its alias (``l1.strength``)."""
+    fields = model.model_fields
+    return fields.get(name) or next((f for f in fields.values() if f.alias == name), None)
+
+
 def _parameter_info(request: Request, where: str, name: str) -> FieldInfo | None:
     """The declaration of a path or query parameter of the request's route."""
     dependant = getattr(request.scope.get("route"), "dependant", None)
@@ -102,11 +108,11 @@ def _validation_message(request: Request, error: dict[str, Any]) -> tuple[int, s
     if name is None:
         return 422, f"The {owner} request is invalid: {error['msg']}.", None
     if kind == "extra_forbidden":
-        known = ", ".join(model.model_fields) if model else ""
+        known = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else ""
         return 422, f"The {owner} takes no {name!r} parameter (it takes: {known}).", name
     if kind == "missing":
         return 422, f"The {name!r} parameter of {owner} must be given.", name
-    info = model.model_fields.get(name) if model else None
+    info = _field(model, name) if model else None
     if info is None and loc[0] in ("path", "query"):
         info = _parameter_info(request, str(loc[0]), name)
     phrase = expected(info) if info is not None else _PHRASES.get(kind, "a valid value")

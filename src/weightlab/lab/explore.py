@@ -62,23 +62,25 @@ def dataset(setup: Setup) -> Dataset:
     return _load(setup.dataset, setup.n_samples, noise, setup.seed)
 
 
-def network(setup: Setup, data: Dataset, *, dropout: float = 0.0) -> nn.Module:
+def network(
+    setup: Setup, data: Dataset, *, dropout: float = 0.0, dropout_mode: str = "inverted"
+) -> nn.Module:
     """The setup's MLP sized for ``data``, with torch's default weights."""
     spec = {"arch": "mlp", "hidden": [setup.width] * setup.depth, "activation": setup.activation}
-    return build_model(spec, data.input_shape, data.n_outputs, dropout=dropout)
+    return build_model(
+        spec, data.input_shape, data.n_outputs, dropout=dropout, dropout_mode=dropout_mode
+    )
 
 
 def build_network(setup: Setup, data: Dataset, *, generator: torch.Generator) -> nn.Module:
     """The setup's MLP, initialized by its scheme (LSUV on a batch of training inputs)."""
     model = network(setup, data)
-    scheme = resolve(setup.init)
-    batch = data.x_train[:INIT_BATCH] if scheme.data_dependent else None
     init_module(
         model,
-        scheme,
+        resolve(setup.init),
         generator=generator,
-        data=batch,
-        gain_from_activation=setup.gain_from_activation and not scheme.data_dependent,
+        data=data.x_train[:INIT_BATCH],
+        gain_from_activation=setup.gain_from_activation,
     )
     return model
 

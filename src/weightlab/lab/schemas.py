@@ -9,13 +9,14 @@ int, ``true`` is not a number), refuse unknown fields and non-finite numbers.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from weightlab._validate import Interval, OneOf, fail
 from weightlab.init import resolve
+from weightlab.regularize import REGISTRY, Param, Term, make_term, term_names
 
 __all__ = [
     "LIMITS",
@@ -33,8 +34,6 @@ __all__ = [
 DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "digits", "mnist1d"]
 Activation = Literal["linear", "relu", "tanh", "sigmoid", "leaky_relu", "selu", "gelu", "silu"]
 Optimizer = Literal["sgd", "adam"]
-Regularizer = Literal["none", "l1", "l2", "elastic_net", "dropout", "decoupled_decay"]
-L1Rule = Literal["proximal", "clip", "subgradient", "penalty"]
 Objective = Literal[
     "quadratic", "himmelblau", "rosenbrock", "beale", "rastrigin", "booth", "matyas", "model"
 ]
@@ -52,7 +51,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "n_samples": (20, 5000),
     "batch_size": (1, 512),
     "lr": (0.0, 10.0),
-    "strength": (0.0, 10.0),
+    "term_value": (0.0, 10.0),
     "max_steps": (1, 20_000),
     "steps": (1, 1000),
     "steps_per_frame": (1, 100),
@@ -186,7 +185,7 @@ class InitSetup(Setup):
     model_config = ConfigDict(**STRICT, title="init setup")
 
 
-class RegularizationSetup(Setup):
+class _RegularizationBase(Setup):
     """The regularization explorer: a regularized and a plain network side by side."""
 
     model_config = ConfigDict(**STRICT, title="regularization setup")
@@ -202,36 +201,109 @@ class RegularizationSetup(Setup):
         description="Initialization scheme, as in the init setup.",
         json_schema_extra={"expected": "a scheme name or spec of at most 120 characters"},
     )
-    regularizer: Regularizer = _choice("l1", Regularizer, "Regularizer of the left network")
-    strength: float = _number(
-        1e-3, "strength", "λ of L1/L2/elastic net, the decay rate, or dropout's p (< 1)"
-    )
-    l1_rule: L1Rule = _choice("proximal", L1Rule, "How L1 updates the weights")
-    l1_ratio: float = Field(
-        default=0.5,
-        ge=0.0,
-        le=1.0,
-        description="Elastic net's share of L1: a float in [0, 1].",
-        json_schema_extra={"expected": "a float in [0, 1]"},
+    regularizer: str = Field(
+        default="l1",
+        description="Regularizer of the left network: "
+        + OneOf(("none", *term_names())).describe()
+        + ".",
+        json_schema_extra={
+            "expected": OneOf(("none", *term_names())).describe(),
+            "enum": ["none", *term_names()],
+        },
     )
 
-    @model_validator(mode="after")
-    def _dropout_below_one(self) -> RegularizationSetup:
-        if self.regularizer == "dropout" and self.strength >= 1:
-            expected = "a float in [0, 1) for dropout (the drop probability)"
-            raise fail("regularization setup", "strength", expected, self.strength)
-        return self
+    @field_validator("regularizer")
+    @classmethod
+    def _known_term(cls, value: str) -> str:
+        options = ("none", *term_names())
+        if value not in options:
+            raise fail("regularization setup", "regularizer", OneOf(options).describe(), value)
+        return value
+
+    def term(self) -> Term | None:
+        """The chosen term with its parameters (None for ``none``)."""
+        if self.regularizer == "none":
+            return None
+        values = self.model_dump(by_alias=True)
+        entry = REGISTRY[self.regularizer]
+        params = {p.name: values[term_field(entry.name, p.name)] for p in entry.params}
+        return make_term(entry.name, **params)
 
     def spec(self) -> str:
-        """The regularization as a :func:`weightlab.train.parse_regularization` string."""
-        s = self.strength
-        if self.regularizer == "l1":
-            return f"l1({s!r}, rule={self.l1_rule})"
-        if self.regularizer == "elastic_net":
-            return f"elastic_net({s!r}, l1_ratio={self.l1_ratio!r})"
-        if self.regularizer in ("l2", "dropout", "decoupled_decay"):
-            return f"{self.regularizer}({s!r})"
-        return "none"
+        """The regularization as a :func:`weightlab.regularize.parse_regularization` string."""
+        term = self.term()
+        return "none" if term is None else str(term)
+
+
+def term_field(term: str, param: str) -> str:
+    """The form field of a term's parameter: ``"l1.strength"``."""
+    return f"{term}.{param}"
+
+
+def _term_fields() -> dict[str, Any]:
+    """One form field per parameter of every registered term, with the registry's rule
+    (numbers also capped by :data:`LIMITS` ``term_value``) and starting value."""
+    fields: dict[str, Any] = {}
+    for entry in REGISTRY.values():
+        for param in entry.params:
+            name = term_field(entry.name, param.name)
+            fields[name.replace(".", "__")] = _param_field(entry.name, param, name)
+    return fields
+
+
+def _param_field(term: str, param: Param, alias: str) -> Any:
+    doc = f"{param.name} of {term} (when the regularizer is {term})"
+    rule = param.rule
+    if isinstance(rule, OneOf):
+        kind: Any = Literal[rule.options]
+        field = Field(
+            default=param.start,
+            alias=alias,
+            description=f"{doc}: {rule.describe()}.",
+            json_schema_extra={"expected": rule.describe()},
+        )
+        return (kind, field)
+    if isinstance(rule, Interval):
+        cap = LIMITS["term_value"][1]
+        high = min(rule.high, cap)
+        capped = "both" if rule.closed in ("both", "left") else "right"
+        closed = rule.closed if high == rule.high else capped
+        bounded = Interval(rule.low, high, closed, integer=rule.integer)
+        phrase = bounded.describe()
+        left = closed in ("both", "left")
+        right = closed in ("both", "right")
+        field = Field(
+            default=param.start,
+            alias=alias,
+            description=f"{doc}: {phrase}.",
+            json_schema_extra={"expected": phrase},
+            ge=rule.low if left else None,
+            gt=None if left else rule.low,
+            le=high if right else None,
+            lt=None if right else high,
+        )
+        return (int if rule.integer else float, field)
+    field = Field(
+        default=param.start,
+        alias=alias,
+        description=f"{doc}: {rule.describe()}.",
+        json_schema_extra={"expected": rule.describe()},
+    )
+    return (bool if param.start in (True, False) else str, field)
+
+
+if TYPE_CHECKING:
+    RegularizationSetup = _RegularizationBase
+else:
+    RegularizationSetup = create_model(
+        "RegularizationSetup",
+        __base__=_RegularizationBase,
+        __doc__=_RegularizationBase.__doc__,
+        **_term_fields(),
+    )
+"""The regularization explorer's setup: the shared setup, ``regularizer`` (``none`` or
+a registered term) and one field per parameter of every registered term (``l1.strength``,
+``dropout.p``, ...), derived from :mod:`weightlab.regularize`'s registry."""
 
 
 class StepRequest(BaseModel):

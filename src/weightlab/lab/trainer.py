@@ -1,10 +1,9 @@
-"""A small steppable trainer: the training step of :mod:`weightlab.train.loop` (data loss
-plus penalty, backward, optimizer, update rule), taken a few steps at a time so that the
-lab can play, pause, step and reset it.
+"""The lab's trainers: one or more *arms*, each a :class:`weightlab.train.Trainer` (the
+library's one training step), trained on the very same minibatches a few steps at a
+time, so that the page can play, pause, step and reset them.
 
-A trainer holds one or more *arms*, networks trained on the very same minibatches: the
-init explorer has one, the regularization explorer a regularized and a plain network
-that start from the same weights.
+The init explorer has one arm, the regularization explorer a regularized and a plain
+network that start from the same weights.
 """
 
 from __future__ import annotations
@@ -19,47 +18,49 @@ from torch import nn
 from weightlab.data import Dataset
 from weightlab.lab import explore
 from weightlab.lab.schemas import InitSetup, RegularizationSetup, Setup
-from weightlab.regularize import Dropout, RegularizedOptimizer, select_params
-from weightlab.train import Regularization, parse_regularization
+from weightlab.regularize import parse_regularization, select_params
+from weightlab.train import Batches
+from weightlab.train import Trainer as Stepper
 
 __all__ = ["Arm", "Trainer", "init_trainer", "regularization_trainer"]
 
 EVAL_MAX = 2000  # samples per split used for the loss curves
 HISTORY = 400  # points kept per curve; older ones are thinned
-SMALL = 1e-3  # |w| below this counts as near zero
+CURVES = (
+    "train_loss",
+    "val_loss",
+    "train_acc",
+    "val_acc",
+    "gap",
+    "penalty",
+    "sparsity_zero",
+    "sparsity_small",
+)
 
 
 @dataclass
 class Arm:
-    """One network with its optimizer and regularization."""
+    """One network trained by the library's :class:`weightlab.train.Trainer`, and the
+    curves the page draws."""
 
     name: str
-    model: nn.Module
-    regularization: Regularization
-    stepper: Any  # a torch optimizer, or a RegularizedOptimizer around one
-    weights: list[torch.Tensor]
-    diverged_step: int | None = None
+    trainer: Stepper
     curves: dict[str, list[float]] = field(default_factory=dict)
 
+    @property
+    def model(self) -> nn.Module:
+        return self.trainer.model
 
-def _optimizer(setup: Setup, model: nn.Module) -> torch.optim.Optimizer:
-    if setup.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=setup.lr)
-    return torch.optim.SGD(model.parameters(), lr=setup.lr)
+    @property
+    def diverged_step(self) -> int | None:
+        return self.trainer.diverged_step
 
 
-def _arm(name: str, setup: Setup, model: nn.Module, spec: str, seed: int) -> Arm:
-    """Wire ``model`` to its optimizer and regularization as the training loop does."""
-    reg = parse_regularization(spec)
-    weights: list[torch.Tensor] = [w for _, w in select_params(model)]
-    optimizer = _optimizer(setup, model)
-    rule = reg.rule()
-    stepper = RegularizedOptimizer(optimizer, rule, weights) if rule is not None else optimizer
-    dropout_generator = torch.Generator().manual_seed(seed + 1)
-    for module in model.modules():
-        if isinstance(module, Dropout):
-            module.generator = dropout_generator
-    return Arm(name, model, reg, stepper, weights)
+def _arm(name: str, setup: Setup, model: nn.Module, data: Dataset, spec: str) -> Arm:
+    optimizer = {"name": setup.optimizer, "lr": setup.lr}
+    dropout_generator = torch.Generator().manual_seed(setup.seed + 1)
+    stepper = Stepper(model, spec, optimizer, data.task, dropout_generator=dropout_generator)
+    return Arm(name, stepper)
 
 
 class Trainer:
@@ -90,9 +91,8 @@ class Trainer:
         self.measured = measured
         self.step = 0
         self.steps: list[int] = []
-        self._order_gen = torch.Generator().manual_seed(setup.seed)
-        self._order = torch.randperm(len(data.x_train), generator=self._order_gen)
-        self._cursor = 0
+        order = torch.Generator().manual_seed(setup.seed)
+        self._batches = Batches(len(data.x_train), setup.batch_size, order)
         self._record()
 
     @property
@@ -104,15 +104,6 @@ class Trainer:
             return "done"
         return "ready"
 
-    def _batch(self) -> torch.Tensor:
-        size = min(self.setup.batch_size, len(self.data.x_train))
-        if self._cursor + size > len(self._order):
-            self._order = torch.randperm(len(self.data.x_train), generator=self._order_gen)
-            self._cursor = 0
-        idx = self._order[self._cursor : self._cursor + size]
-        self._cursor += size
-        return idx
-
     def run(self, steps: int, *, seconds: float | None = None) -> None:
         """Take up to ``steps`` steps: fewer at the step limit, when every arm has
         diverged, or when they take longer than ``seconds``."""
@@ -120,45 +111,20 @@ class Trainer:
         for _ in range(steps):
             if self.status != "ready" or (deadline is not None and time.monotonic() > deadline):
                 return
-            idx = self._batch()
+            idx = self._batches.next()
+            x, y = self.data.x_train[idx], self.data.y_train[idx]
             self.step += 1
             for arm in self.arms:
-                if arm.diverged_step is None:
-                    self._update(arm, idx)
-
-    def _update(self, arm: Arm, idx: torch.Tensor) -> None:
-        """One step of ``arm``: loss + penalty, backward, optimizer and update rule."""
-        arm.model.train()
-        data_loss = explore.loss(arm.model(self.data.x_train[idx]), self.data.y_train[idx])
-        penalty = arm.regularization.penalty(arm.weights)
-        total = data_loss + penalty if penalty is not None else data_loss
-        if not torch.isfinite(total):
-            arm.diverged_step = self.step
-            return
-        arm.stepper.zero_grad()
-        total.backward()  # type: ignore[no-untyped-call]
-        arm.stepper.step()
+                arm.trainer.train_step(x, y)
 
     # -- what the page shows -----------------------------------------------------------
 
-    @torch.no_grad()
     def _metrics(self, arm: Arm) -> dict[str, float]:
-        arm.model.eval()
-        row: dict[str, float] = {}
-        for split, x, y in (
-            ("train", self.data.x_train, self.data.y_train),
-            ("val", self.data.x_val, self.data.y_val),
-        ):
-            out = arm.model(x[:EVAL_MAX])
-            row[f"{split}_loss"] = float(explore.loss(out, y[:EVAL_MAX]))
-            row[f"{split}_acc"] = float((out.argmax(dim=1) == y[:EVAL_MAX]).float().mean())
-        row["gap"] = row["val_loss"] - row["train_loss"]
-        penalty = arm.regularization.penalty(arm.weights)
-        row["penalty"] = float(penalty) if penalty is not None else 0.0
-        flat = torch.cat([w.reshape(-1) for w in arm.weights])
-        row["sparsity_zero"] = float((flat == 0).float().mean())
-        row["sparsity_small"] = float((flat.abs() < SMALL).float().mean())
-        return row
+        data = self.data
+        row = arm.trainer.metrics(
+            (data.x_train, data.y_train), (data.x_val, data.y_val), limit=EVAL_MAX
+        )
+        return {key: row[key] for key in CURVES}
 
     def _record(self) -> None:
         """Add the current step to every curve, once, thinning old points."""
@@ -194,19 +160,21 @@ class Trainer:
             x, y = self.data.x_train[:n], self.data.y_train[:n]
             out["measurement"] = explore.measurement(first.model, x, y, self.setup.seed)
         if full:
-            out["setup"] = self.setup.model_dump()
+            out["setup"] = self.setup.model_dump(by_alias=True)
             out["dataset"] = _describe(self.data)
             out["points"] = explore.points(self.data)
         return out
 
     def _arm_frame(self, arm: Arm) -> dict[str, Any]:
         named = select_params(arm.model)
+        reg = arm.trainer.regularization
         return {
             "name": arm.name,
-            "regularization": str(arm.regularization),
+            "regularization": str(reg),
+            "about": [term.doc.replace("``", "") for term in reg.terms if term.active],
             "diverged_step": arm.diverged_step,
             "curves": {k: list(v) for k, v in arm.curves.items()},
-            "weights": explore.weight_histogram(arm.weights),
+            "weights": explore.weight_histogram(arm.trainer.weights),
             "layer_zeros": [
                 {"layer": name, "zeros": float((w == 0).float().mean())} for name, w in named
             ],
@@ -227,7 +195,7 @@ def init_trainer(setup: InitSetup) -> Trainer:
     """The init explorer's trainer: one unregularized network, measured every frame."""
     data = explore.dataset(setup)
     model = explore.build_network(setup, data, generator=torch.Generator().manual_seed(setup.seed))
-    arm = _arm("network", setup, model, "none", setup.seed)
+    arm = _arm("network", setup, model, data, "none")
     return Trainer("init", setup, data, [arm], measured=True)
 
 
@@ -236,12 +204,12 @@ def regularization_trainer(setup: RegularizationSetup) -> Trainer:
     with the same initial weights, trained on the same minibatches."""
     data = explore.dataset(setup)
     spec = setup.spec()
-    p = parse_regularization(spec).dropout[0]
     plain = explore.build_network(setup, data, generator=torch.Generator().manual_seed(setup.seed))
-    regularized = explore.network(setup, data, dropout=p)
+    p, mode = parse_regularization(spec).dropout
+    regularized = explore.network(setup, data, dropout=p, dropout_mode=mode)
     explore.copy_weights(plain, regularized)
     arms = [
-        _arm("regularized", setup, regularized, spec, setup.seed),
-        _arm("plain", setup, plain, "none", setup.seed),
+        _arm("regularized", setup, regularized, data, spec),
+        _arm("plain", setup, plain, data, "none"),
     ]
     return Trainer("regularization", setup, data, arms, measured=False)

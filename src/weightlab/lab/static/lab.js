@@ -33,9 +33,6 @@
     batch_size: "Batch size",
     max_steps: "Max steps",
     regularizer: "Regularizer",
-    strength: "Strength",
-    l1_rule: "L1 update rule",
-    l1_ratio: "L1 ratio",
     function: "Loss J(w)",
     penalty: "Penalty",
     grid: "Grid",
@@ -49,31 +46,9 @@
   const HIDDEN = {
     n_samples: (v) => v.dataset !== "digits",
     noise: (v) => TOY.includes(v.dataset),
-    strength: (v) => v.regularizer !== "none",
-    l1_rule: (v) => v.regularizer === "l1",
-    l1_ratio: (v) => v.regularizer === "elastic_net",
     rule: (v) => v.penalty === "l1",
     lam: () => false,
     start: () => false,
-  };
-  const RULES = {
-    none: "No regularization: the two networks should train alike.",
-    l1: {
-      proximal: "L1, proximal: after each step w ← sign(w)·max(|w| − lr·λ, 0). Weights that " +
-        "cross zero land on exactly 0 (soft-thresholding).",
-      clip: "L1, clip: after each step w ← w − lr·λ·sign(w_prev), set to 0 where the whole " +
-        "step crossed zero.",
-      subgradient: "L1, subgradient: after each step w ← w − lr·λ·sign(w_prev). Weights " +
-        "oscillate around zero and are almost never exactly 0.",
-      penalty: "L1 as a loss penalty: λΣ|w| added to the loss, minimized by the optimizer; " +
-        "exact zeros are rare.",
-    },
-    l2: "L2: (λ/2)Σw² added to the loss: weights shrink toward zero but stay nonzero.",
-    elastic_net: "Elastic net: λ(r·Σ|w| + (1 − r)/2·Σw²) added to the loss.",
-    dropout: "Dropout: each hidden unit is zeroed with probability p during training " +
-      "(inverted: the rest scaled by 1/(1 − p)).",
-    decoupled_decay: "Decoupled decay: after each step w ← w − lr·rate·w (AdamW's decay, " +
-      "outside the gradient).",
   };
   const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
   const CURVES = ["val_loss", "train_loss", "val_acc", "train_acc", "gap", "sparsity_zero"];
@@ -303,7 +278,8 @@
     for (const [name, prop] of Object.entries(schema.properties)) {
       const label = document.createElement("label");
       label.dataset.field = name;
-      label.append(LABELS[name] || prop.title || name, inputFor(section, name, prop));
+      const text = LABELS[name] || (name.includes(".") ? name.split(".")[1].replace("_", " ") : prop.title || name);
+      label.append(text, inputFor(section, name, prop));
       form.append(label);
     }
     form.addEventListener("change", () => onChange(section));
@@ -358,8 +334,11 @@
 
   function showFields(section, values) {
     for (const label of $(`#${section}-form`).querySelectorAll("label")) {
-      const rule = HIDDEN[label.dataset.field];
-      label.hidden = rule ? !rule(values) : false;
+      const field = label.dataset.field;
+      const rule = HIDDEN[field];
+      // A regularization term's parameter ("l1.strength") shows with its term only.
+      const term = field.includes(".") ? field.split(".")[0] : null;
+      label.hidden = term ? values.regularizer !== term : rule ? !rule(values) : false;
     }
   }
 
@@ -697,9 +676,10 @@
 
   function drawRegularization(frame) {
     updateButtons("regularization", frame);
-    const values = state.values.regularization;
-    const rule = RULES[values.regularizer];
-    $("#regularization-rule").textContent = typeof rule === "string" ? rule : rule[values.l1_rule];
+    const about = frame.arms[0].about;
+    $("#regularization-rule").textContent = about.length
+      ? about.join("\n\n")
+      : "No regularization: the two networks should train alike.";
     for (const arm of frame.arms) drawWeights(arm);
     const traces = (key, dash) =>
       frame.arms.map((arm) =>
