@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from weightlab.init import scheme_names  # noqa: E402
 from weightlab.lab.app import create_app, plotly_js  # noqa: E402
 from weightlab.lab.schemas import LIMITS, RegularizationSetup  # noqa: E402
+from weightlab.lab.sections import SECTIONS  # noqa: E402
 from weightlab.landscape import OBJECTIVES  # noqa: E402
 from weightlab.regularize import REGISTRY  # noqa: E402
 
@@ -856,3 +857,18 @@ def test_deleting_a_session_ends_its_stream(live_lab: LiveLab) -> None:
             assert next(received)[0] == "hello"
             assert http.delete(f"/api/sessions/{session}").status_code == 204
             assert next(received) == ("closed", "{}")
+
+
+def test_every_registered_section_has_its_setup_route_and_meta(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    for name, section in SECTIONS.items():
+        put = schema["paths"][f"/api/sessions/{{session_id}}/{name}"]["put"]
+        ref = put["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.rsplit("/", 1)[-1] == section.setup.__name__
+    meta = client.get("/api/meta").json()
+    assert [s["name"] for s in meta["sections"]] == list(SECTIONS)
+    assert set(meta["schemas"]) == {*SECTIONS, "landscape"}
+    assert list(meta["terms"]) == list(REGISTRY)
+    assert meta["terms"]["max_norm"]["params"] == [
+        {"name": "max_value", "field": "max_norm.max_value", "rule": "a float > 0"}
+    ]

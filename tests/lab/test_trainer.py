@@ -12,7 +12,6 @@ import torch
 pytest.importorskip("fastapi")
 
 from weightlab.init import layers
-from weightlab.lab import explore
 from weightlab.lab import trainer as trainer_module
 from weightlab.lab.errors import LabError
 from weightlab.lab.schemas import InitSetup, RegularizationSetup
@@ -209,17 +208,6 @@ def test_the_seeds_rule_and_lsuv_are_offered_and_work() -> None:
 def test_no_boundary_or_points_beyond_two_dimensions() -> None:
     frame = init_trainer(InitSetup(dataset="digits", depth=1, width=8)).frame(full=True)
     assert frame["boundary"] is None and frame["points"] is None
-
-
-def test_histogram_ignores_non_finite_values() -> None:
-    h = explore.histogram(torch.tensor([float("nan"), float("inf"), 2.0, -1.0, 0.0]), bins=4)
-    assert (h["low"], h["high"], sum(h["counts"]), h["zeros"], h["nonfinite"]) == (
-        -2.0,
-        2.0,
-        3,
-        1,
-        2,
-    )
 
 
 # -- sessions and the training pool --------------------------------------------------------

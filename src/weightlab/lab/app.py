@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import html
+import inspect
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import torch
 from fastapi import FastAPI, Query
@@ -35,14 +36,14 @@ from weightlab.lab.errors import MAX_BODY, BodyLimit, install_error_handlers
 from weightlab.lab.runs import RunStore
 from weightlab.lab.schemas import (
     LIMITS,
-    InitSetup,
     LandscapeQuery,
     PlayRequest,
-    RegularizationSetup,
+    Setup,
     StepRequest,
     term_field,
 )
-from weightlab.lab.sessions import SECTIONS, Lab, Session
+from weightlab.lab.sections import SECTIONS, Section
+from weightlab.lab.sessions import Lab, Session
 from weightlab.regularize import REGISTRY
 from weightlab.store import DEFAULT_STORE
 
@@ -52,7 +53,10 @@ STATIC = Path(__file__).with_name("static")
 POLL_SECONDS = 0.05
 PING_SECONDS = 15.0
 
-Section = Literal["init", "regularization"]
+if TYPE_CHECKING:
+    SectionName = str
+else:
+    SectionName = Literal[tuple(SECTIONS)]  # the registered sections' names
 SessionId = Annotated[
     str,
     PathParam(
@@ -76,7 +80,9 @@ SweepName = Annotated[
         json_schema_extra={"expected": "a sweep name of at most 200 characters"},
     ),
 ]
-SectionParam = Annotated[Section, PathParam(description="Which explorer: init or regularization.")]
+SectionParam = Annotated[
+    SectionName, PathParam(description="Which explorer: " + " or ".join(SECTIONS) + ".")
+]
 
 
 class ErrorBody(BaseModel):
@@ -187,19 +193,19 @@ def _reference(schema: dict[str, Any]) -> str:
 def _meta(lab: Lab, runs: RunStore) -> dict[str, Any]:
     return {
         "version": __version__,
-        "sections": list(SECTIONS),
+        "sections": [
+            {"name": s.name, "title": s.title, "prefix": s.prefix} for s in SECTIONS.values()
+        ],
         "schemes": list(scheme_names()),
         "scheme_presets": [s for s in COMPARE_SCHEMES if "(" in s],
         "defaults": {
-            "init": InitSetup().model_dump(),
-            "regularization": RegularizationSetup().model_dump(by_alias=True),
+            **{name: s.setup().model_dump(by_alias=True) for name, s in SECTIONS.items()},
             "landscape": LandscapeQuery().model_dump(),
             "play": PlayRequest().model_dump(),
             "step": StepRequest().model_dump(),
         },
         "schemas": {
-            "init": InitSetup.model_json_schema(),
-            "regularization": RegularizationSetup.model_json_schema(),
+            **{name: s.setup.model_json_schema() for name, s in SECTIONS.items()},
             "landscape": LandscapeQuery.model_json_schema(),
         },
         "objectives": landscape.defaults(),
@@ -211,6 +217,34 @@ def _meta(lab: Lab, runs: RunStore) -> dict[str, Any]:
         },
         "store": str(runs.directory),
     }
+
+
+def _setup_route(app: FastAPI, lab: Lab, section: Section) -> None:
+    """``PUT /api/sessions/{session_id}/{section}``: the section's setup, validated by
+    its own model."""
+
+    def setup(session_id: str, setup: Setup) -> JSONResponse:
+        return _json(lab.configure(lab.get(session_id), section.name, setup))
+
+    # FastAPI reads the body's model from the signature: give it the section's.
+    setup.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                "session_id", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=SessionId
+            ),
+            inspect.Parameter(
+                "setup", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=section.setup
+            ),
+        ],
+        return_annotation=JSONResponse,
+    )
+    app.put(
+        f"/api/sessions/{{session_id}}/{section.name}",
+        responses=_ERRORS,
+        name=f"{section.name} setup",
+        tags=["explorers"],
+        description=f"{section.description} {_FRAME_DOC}",
+    )(setup)
 
 
 def _terms() -> dict[str, Any]:
@@ -299,27 +333,8 @@ def _install_session_routes(app: FastAPI, lab: Lab) -> None:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @app.put(
-        "/api/sessions/{session_id}/init",
-        responses=_ERRORS,
-        name="init setup",
-        tags=["explorers"],
-        description="Set up the init explorer (pausing it): build and initialize the "
-        "network and answer its first frame. " + _FRAME_DOC,
-    )
-    def setup_init(session_id: SessionId, setup: InitSetup) -> JSONResponse:
-        return _json(lab.configure(lab.get(session_id), "init", setup))
-
-    @app.put(
-        "/api/sessions/{session_id}/regularization",
-        responses=_ERRORS,
-        name="regularization setup",
-        tags=["explorers"],
-        description="Set up the regularization explorer (pausing it): a regularized and "
-        "a plain network with the same initial weights. " + _FRAME_DOC,
-    )
-    def setup_regularization(session_id: SessionId, setup: RegularizationSetup) -> JSONResponse:
-        return _json(lab.configure(lab.get(session_id), "regularization", setup))
+    for section in SECTIONS.values():
+        _setup_route(app, lab, section)
 
     @app.get(
         "/api/sessions/{session_id}/{section}",

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from weightlab.data import Dataset, load_dataset
-from weightlab.diagnose import Histogram, flags, measure, recommend
+from weightlab.diagnose import flags, measure, recommend
+from weightlab.histogram import histogram
 from weightlab.init import init_module, layers, resolve
 from weightlab.lab.schemas import TOY_SETS, Setup
 from weightlab.models import build_model
@@ -30,7 +31,6 @@ __all__ = [
     "copy_weights",
     "dataset",
     "gradient_histograms",
-    "histogram",
     "loss",
     "measurement",
     "network",
@@ -101,38 +101,6 @@ def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(out, y)
 
 
-def histogram(values: torch.Tensor, bins: int = BINS) -> dict[str, Any]:
-    """Counts in ``bins`` equal bins over ``[-m, m]``, ``m`` the largest finite
-    ``|value|``, with the number of exact zeros apart (they are in their bin too) and of
-    non-finite values (in no bin).
-
-    Example:
-        >>> h = histogram(torch.tensor([0.0, 0.0, 1.0, -1.0]), bins=4)
-        >>> h["counts"], h["zeros"], h["low"], h["high"]
-        ([1, 0, 2, 1], 2, -1.0, 1.0)
-    """
-    flat = values.detach().float().reshape(-1)
-    total = flat.numel()
-    if total and not bool(torch.isfinite(flat.sum())):
-        flat = flat[torch.isfinite(flat)]
-    m = float(flat.abs().max()) if flat.numel() else 0.0
-    m = m if m > 0 else 1.0
-    # bincount over bucket indices: several times faster than histc on CPU.
-    index = ((flat + m) * (bins / (2 * m))).long().clamp_(0, bins - 1)
-    counts = torch.bincount(index, minlength=bins)
-    return {
-        "low": -m,
-        "high": m,
-        "counts": counts.tolist(),
-        "zeros": int((flat == 0).sum()),
-        "nonfinite": total - flat.numel(),
-    }
-
-
-def _hist_json(h: Histogram) -> dict[str, Any]:
-    return {"low": h.low, "high": h.high, "counts": list(h.counts)}
-
-
 def gradient_histograms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, Any]]:
     """Histogram of each layer's weight gradient of the training loss on ``(x, y)``."""
     named = list(layers(model))
@@ -143,7 +111,10 @@ def gradient_histograms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> l
         grads = torch.autograd.grad(loss(model(x), y), weights, allow_unused=True)
     finally:
         model.train(was_training)
-    return [histogram(g if g is not None else torch.zeros(1)) for g in grads]
+    return [
+        histogram(g if g is not None else torch.zeros(1), BINS, symmetric=True).to_json()
+        for g in grads
+    ]
 
 
 def measurement(model: nn.Module, x: torch.Tensor, y: torch.Tensor, seed: int) -> dict[str, Any]:
@@ -168,8 +139,8 @@ def measurement(model: nn.Module, x: torch.Tensor, y: torch.Tensor, seed: int) -
                 "dead_fraction": r.dead_fraction,
                 "saturated_fraction": r.saturated_fraction,
                 "distinct_units": r.distinct_units,
-                "pre_hist": _hist_json(r.pre_hist),
-                "post_hist": _hist_json(r.post_hist),
+                "pre_hist": r.pre_hist.to_json(),
+                "post_hist": r.post_hist.to_json(),
                 "grad_hist": grad,
             }
         )
@@ -189,7 +160,7 @@ def measurement(model: nn.Module, x: torch.Tensor, y: torch.Tensor, seed: int) -
 def weight_histogram(weights: Sequence[torch.Tensor], bins: int = 60) -> dict[str, Any]:
     """One histogram over every regularized weight, exact zeros counted apart."""
     flat = torch.cat([w.detach().reshape(-1) for w in weights]) if weights else torch.zeros(1)
-    return histogram(flat, bins)
+    return histogram(flat, bins, symmetric=True).to_json()
 
 
 def points(data: Dataset, limit: int = 2000) -> dict[str, Any] | None:

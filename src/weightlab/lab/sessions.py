@@ -13,7 +13,6 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -21,15 +20,10 @@ from weightlab._json import to_json as _strict_json
 from weightlab._validate import error_summary
 from weightlab.lab.errors import LabError
 from weightlab.lab.schemas import Setup
-from weightlab.lab.trainer import Trainer, init_trainer, regularization_trainer
+from weightlab.lab.sections import SECTIONS
+from weightlab.lab.trainer import Trainer
 
-__all__ = ["SECTIONS", "Lab", "Session", "to_json"]
-
-SECTIONS: tuple[str, ...] = ("init", "regularization")
-_BUILDERS: dict[str, Callable[[Any], Trainer]] = {
-    "init": init_trainer,
-    "regularization": regularization_trainer,
-}
+__all__ = ["Lab", "Session", "to_json"]
 
 
 def to_json(value: Any) -> str:
@@ -176,7 +170,7 @@ class Lab:
     def configure(self, session: Session, section: str, setup: Setup) -> dict[str, Any]:
         """Build the section's trainer from ``setup`` (pausing it first)."""
         self.pause(session, section)
-        trainer = _BUILDERS[section](setup)
+        trainer = SECTIONS[section].build(setup)
         self.pause(session, section)  # in case a play slipped in while it was built
         with session.lock:
             session.trainers[section] = trainer

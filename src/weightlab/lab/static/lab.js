@@ -6,9 +6,11 @@
 "use strict";
 
 (() => {
-  const TABS = ["init", "regularization", "landscape", "runs"];
-  const TRAINED = ["init", "regularization"];
-  const PREFIX = { init: "init", regularization: "reg", landscape: "land" };
+  // The trained sections (tabs, URL prefixes) come from the server's section registry
+  // (GET /api/meta), in start(); landscape and runs are this page's own tabs.
+  const TABS = ["landscape", "runs"];
+  const TRAINED = [];
+  const PREFIX = { landscape: "land" };
   const TOY = ["circle", "xor", "gauss", "spiral", "moons"];
   const COLORS = {
     network: "#1f6feb",
@@ -1029,6 +1031,17 @@
 
   async function start() {
     state.meta = await api("GET", "/api/meta");
+    for (const section of [...state.meta.sections].reverse()) {
+      TABS.unshift(section.name);
+      PREFIX[section.name] = section.prefix;
+    }
+    TRAINED.push(...state.meta.sections.map((section) => section.name));
+    for (const section of TRAINED) {
+      state.generation[section] ??= 0;
+      state.shownStep[section] ??= -1;
+      state.running[section] ??= false;
+      state.configured[section] ??= false;
+    }
     loadUrl();
     for (const section of TRAINED) {
       buildForm(section, state.meta.schemas[section], onSetupChange);
