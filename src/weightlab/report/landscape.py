@@ -27,13 +27,10 @@ from matplotlib.figure import Figure
 
 from weightlab._validate import OPTIONAL, POSITIVE, STRENGTH, Instance, Interval, OneOf, check
 from weightlab.landscape import (
-    OBJECTIVES,
     PAIR,
     PENALTIES,
     Objective,
     gd_trajectory,
-    objective,
-    objective_params,
     penalized,
     penalty_value,
     regularized_path,
@@ -41,19 +38,7 @@ from weightlab.landscape import (
 )
 from weightlab.regularize import L1_RULES
 
-# Besides the figure, the maths is re-exported for code that imported it from here before
-# it moved to weightlab.landscape; new code imports it from there.
-__all__ = [
-    "OBJECTIVES",
-    "PENALTIES",
-    "Objective",
-    "gd_trajectory",
-    "landscape_figure",
-    "objective",
-    "objective_params",
-    "penalized",
-    "regularized_path",
-]
+__all__ = ["landscape_figure"]
 
 Array = npt.NDArray[Any]
 
