@@ -355,10 +355,6 @@ KERAS = KerasOps()
 """Term arithmetic on Keras kernels."""
 
 
-def _terms(owner: str, name: str, spec: object, kind: str, *, one: bool) -> Regularization:
-    return terms_of_kind(spec, kind, owner=owner, param=name, one=one)
-
-
 # ---------------------------------------------------------------------------
 # Loss-side penalties.
 
@@ -389,7 +385,7 @@ class Penalty(keras.regularizers.Regularizer):  # type: ignore[misc]
     """
 
     def __init__(self, term: str | Term) -> None:
-        (self.term,) = _terms("Penalty", "term", term, "penalty", one=True).terms
+        (self.term,) = terms_of_kind(term, "penalty", owner="Penalty", param="term", one=True).terms
 
     def __call__(self, x: Any) -> Any:
         return self.term.penalty([ops.convert_to_tensor(x)], KERAS)
@@ -535,7 +531,7 @@ def rule(spec: str | Term) -> KerasRule:
     Srivastava et al. 2014, "Dropout: a simple way to prevent neural networks from
     overfitting" (max-norm); each term's docstring cites its own.
     """
-    return _rule(*_terms("rule", "spec", spec, "rule", one=False).terms)
+    return _rule(*terms_of_kind(spec, "rule", owner="rule", param="spec", one=False).terms)
 
 
 def decoupled_decay(rate: float, *, lr_scaled: bool = True) -> KerasRule:
@@ -671,7 +667,7 @@ class WeightRules(keras.callbacks.Callback):  # type: ignore[misc]
             >>> WeightRules.from_spec("max_norm(3)+decoupled_decay(0.01)")
             WeightRules.from_spec('decoupled_decay(0.01)+max_norm(3)')
         """
-        terms = _terms("WeightRules.from_spec", "spec", spec, "rule", one=False)
+        terms = terms_of_kind(spec, "rule", owner="WeightRules.from_spec", param="spec", one=False)
         check("WeightRules.from_spec", {"select": select}, _TABLE)
         rules = [t.rule(KERAS) for t in terms.rules] or [_identity]
         callback = WeightRules(*rules, select=select)

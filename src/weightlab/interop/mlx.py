@@ -413,10 +413,6 @@ MLX = MLXOps()
 """Term arithmetic on MLX weights."""
 
 
-def _terms(owner: str, name: str, spec: object, kind: str, *, one: bool) -> Regularization:
-    return terms_of_kind(spec, kind, owner=owner, param=name, one=one)
-
-
 def _sum(x: mx.array) -> mx.array:
     """``Σx`` in two levels, rows of about ``√n`` terms and then their totals.
 
@@ -500,7 +496,7 @@ def penalty(spec: str | Term, *, select: Predicate = is_weight) -> Callable[[Par
     Hoerl & Kennard 1970 (ridge); Tibshirani 1996 (lasso); Zou & Hastie 2005 (elastic
     net): each term's docstring cites its own.
     """
-    (term,) = _terms("penalty", "spec", spec, "penalty", one=True).terms
+    (term,) = terms_of_kind(spec, "penalty", owner="penalty", param="spec", one=True).terms
     check("penalty", {"select": select}, _TABLE)
 
     def fn(params: Params) -> mx.array:
@@ -630,7 +626,7 @@ def rule(spec: str | Term) -> MLXWeightRule:
     Srivastava et al. 2014, "Dropout: a simple way to prevent neural networks from
     overfitting" (max-norm); each term's docstring cites its own.
     """
-    return _rule(*_terms("rule", "spec", spec, "rule", one=False).terms)
+    return _rule(*terms_of_kind(spec, "rule", owner="rule", param="spec", one=False).terms)
 
 
 def decoupled_decay(rate: float, *, lr_scaled: bool = True) -> MLXWeightRule:
@@ -741,7 +737,11 @@ class RegularizedOptimizer:
         )
         self.optimizer = optimizer
         self.rule: MLXWeightRule = (
-            _rule(*_terms("RegularizedOptimizer", "rule", rule, "rule", one=False).terms)
+            _rule(
+                *terms_of_kind(
+                    rule, "rule", owner="RegularizedOptimizer", param="rule", one=False
+                ).terms
+            )
             if isinstance(rule, str)
             else rule
         )
