@@ -193,3 +193,26 @@ def test_forcing_the_stacked_engine_on_a_cnn_says_why_not() -> None:
         match=r"'engine' parameter of run must be 'auto' or 'sequential' for runs that cannot stack\. Got 'stacked' \(arch 'cnn' is not one of mlp, linear, logistic\)",
     ):
         _require_stackable([config, cnn])
+
+
+@pytest.mark.parametrize("backend", ["inprocess", "local"])
+def test_runs_that_cannot_stack_train_alone_and_the_store_says_why(
+    tmp_path: Path, backend: str
+) -> None:
+    spec = {
+        **SPEC,
+        "name": "cnn",
+        "dataset": {"name": "digits", "flatten": False},
+        "model": {"arch": "cnn", "channels": [4]},
+        "init": "he_normal",
+        "regularization": ["none", "l2(1e-3)"],
+        "train": {"steps": 5, "batch_size": 20, "eval_every": 5, "diagnose": False},
+        "seeds": 0,
+    }
+    store = Store(tmp_path)
+    run_sweep(load_spec(spec), store, backend=backend, workers=1)
+    reason = "sequential (arch 'cnn' is not one of mlp, linear, logistic)"
+    assert _engines(store) == [reason, reason]
+    again = Store(tmp_path / "asked")
+    run_sweep(load_spec(spec), again, engine="sequential")
+    assert _engines(again) == ["sequential", "sequential"]  # asked for: nothing to explain
