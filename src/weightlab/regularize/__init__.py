@@ -6,6 +6,7 @@ regularization is a string of terms (``"l2(1e-4)+dropout(0.3)"``) parsed by
 :func:`parse_regularization`.  See :mod:`weightlab.regularize.registry`.
 """
 
+from weightlab._validate import POSITIVE, PROBABILITY, REAL, STRENGTH, UNIT, Interval, OneOf
 from weightlab.regularize import terms as terms
 from weightlab.regularize.arrays import STACKED, TORCH, ArrayOps, TorchOps
 from weightlab.regularize.dropout import (
@@ -27,17 +28,20 @@ from weightlab.regularize.penalties import (
     torch_weight_decay,
 )
 from weightlab.regularize.registry import (
+    BOOL,
     REGISTRY,
     Canonical,
     Param,
     Regularization,
     Term,
     TermEntry,
+    load_plugins,
     make_term,
     parse_regularization,
     parse_term,
     register,
     term_names,
+    terms_of_kind,
 )
 from weightlab.regularize.select import NORM_MODULES, param_groups, select_params
 from weightlab.regularize.updates import (
@@ -54,21 +58,30 @@ from weightlab.regularize.updates import (
     l1_subgradient,
 )
 
+# Validation rules for the parameters of a term of your own (see register).
 __all__ = [
+    "BOOL",
     "CONVENTIONS",
     "DROPOUT_MODULES",
     "L1_RULES",
     "MODES",
     "NORM_MODULES",
+    "POSITIVE",
+    "PROBABILITY",
+    "REAL",
     "REGISTRY",
     "STACKED",
+    "STRENGTH",
     "TORCH",
+    "UNIT",
     "ArrayOps",
     "Canonical",
     "Convention",
     "Dropout",
     "DropoutMode",
+    "Interval",
     "L1Rule",
+    "OneOf",
     "Param",
     "Regularization",
     "RegularizedOptimizer",
@@ -88,6 +101,7 @@ __all__ = [
     "l1_step",
     "l1_subgradient",
     "l2",
+    "load_plugins",
     "make_term",
     "mc_dropout",
     "mc_predict",
@@ -98,5 +112,8 @@ __all__ = [
     "select_params",
     "term_names",
     "terms",
+    "terms_of_kind",
     "torch_weight_decay",
 ]
+
+load_plugins()  # terms that installed packages register (entry points "weightlab.terms")

@@ -31,7 +31,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from weightlab._spec import parse_spec, split_terms
-from weightlab._validate import Constraint, Described, Instance, Interval, OneOf, check, fail
+from weightlab._validate import (
+    Constraint,
+    Described,
+    Instance,
+    Interval,
+    OneOf,
+    check,
+    error_summary,
+    fail,
+)
 from weightlab.regularize.arrays import TORCH, ArrayOps
 
 __all__ = [
@@ -46,6 +55,7 @@ __all__ = [
     "Term",
     "TermEntry",
     "WeightRule",
+    "load_plugins",
     "make_term",
     "parse_regularization",
     "parse_term",
@@ -299,6 +309,42 @@ def register(
     )
     REGISTRY[name] = entry
     return entry
+
+
+PLUGIN_GROUP = "weightlab.terms"
+"""The entry-point group of packages that register terms of their own."""
+
+
+def load_plugins() -> list[str]:
+    """Import every module registered under the ``weightlab.terms`` entry-point group
+    (each registers its terms when imported), once per process; returns their names.
+
+    A package declares its module in ``pyproject.toml``::
+
+        [project.entry-points."weightlab.terms"]
+        group_lasso = "my_package.terms"
+
+    so that its terms are known wherever weightlab runs: the CLI, the lab, worker
+    processes and Ray workers.  A module that fails to import is reported with the
+    library's error format, naming the entry point.
+    """
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for point in entry_points(group=PLUGIN_GROUP):
+        if point.name in _LOADED:
+            continue
+        try:
+            point.load()
+        except Exception as error:  # a user's module: name it and say what failed
+            got = Described(f"{point.value!r}, which failed: {error_summary(error)}")
+            raise fail("load_plugins", point.name, "an importable module", got) from error
+        _LOADED.add(point.name)
+        loaded.append(point.name)
+    return loaded
+
+
+_LOADED: set[str] = set()
 
 
 def term_names() -> tuple[str, ...]:
