@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from weightlab import cli
 from weightlab._validate import ParameterError, ParameterTypeError
+from weightlab.init import resolve, scheme_names
+from weightlab.init.schemes import REGISTRY
 from weightlab.interop.translate import (
+    COMPONENTS,
     EPS_TOLERANCE,
     EXACT_TOLERANCE,
     Amount,
@@ -21,6 +29,11 @@ from weightlab.interop.translate import (
     supported,
     translate,
 )
+from weightlab.interop.translate.components import REQUIRED
+from weightlab.interop.translate.weightlab_terms import term_for
+from weightlab.regularize import REGISTRY as TERMS
+from weightlab.regularize import Canonical, Param, Term, make_term, register
+from weightlab.regularize.registry import REQUIRED as TERM_REQUIRED
 
 # ---------------------------------------------------------------------------
 # The examples the translator exists for.
@@ -95,6 +108,278 @@ def test_keras_glorot_normal_to_torch_needs_a_truncated_scheme() -> None:
     assert t.alternatives[1].startswith("torch.nn.init.xavier_normal_(w)  # same variance")
     assert "torch has no truncated" in t.explanation
     assert any("four standard-normal draws" in c for c in t.caveats)
+
+
+# ---------------------------------------------------------------------------
+# weightlab's initializers: the translator reads the init registry's declarations.
+
+DECLARED = [name for name in scheme_names() if REGISTRY[name].variance is not None]
+
+
+def test_weightlab_inits_are_the_registry_s_variance_scaling_schemes() -> None:
+    inits = [n for n, c in COMPONENTS["weightlab"].items() if c.kind == "init"]
+    assert inits == DECLARED
+    assert "orthogonal" not in inits and "lsuv" not in inits
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        *DECLARED,
+        "xavier_normal(gain=1.7)",
+        "he_uniform(a=0.5, mode=fan_out)",
+        "he_normal(nonlinearity=tanh)",
+        "lecun_uniform(gain=0.5)",
+        "variance_scaling(scale=3.0, mode=fan_avg, distribution=truncated_normal)",
+    ],
+)
+def test_weightlab_init_meaning_is_the_scheme_s_declaration(spec: str) -> None:
+    declared = resolve(spec).variance()
+    assert declared is not None
+    meaning = meaning_of(parse_setting(f"weightlab:{spec}"))
+    assert meaning == InitMeaning(declared.distribution, declared.scale, declared.mode)
+
+
+# ---------------------------------------------------------------------------
+# weightlab's regularization terms: rows, parameters and meanings from the registry.
+
+
+def _choices(param: Param) -> tuple[Any, ...]:
+    """The values a choice parameter offers besides its default (none for numbers)."""
+    options = getattr(param.rule, "options", None)
+    if getattr(param.rule, "types", None) == (bool,):
+        options = (True, False)
+    return tuple(o for o in options or () if o != param.default)
+
+
+def registered_terms() -> list[Term]:
+    """Every registered term at its parameters' ``start``, then once more for each other
+    option of each of its choices (l1 with each rule, l2 with each convention, ...)."""
+    found = []
+    for entry in TERMS.values():
+        start = {p.name: p.start for p in entry.params}
+        found.append(make_term(entry.name, **start))
+        found += [
+            make_term(entry.name, **{**start, p.name: o}) for p in entry.params for o in _choices(p)
+        ]
+    return found
+
+
+def test_weightlab_has_a_row_per_registered_term_with_its_params() -> None:
+    rows = COMPONENTS["weightlab"]
+    for name, entry in TERMS.items():
+        row = rows[name]
+        defaults = [REQUIRED if p.default is TERM_REQUIRED else p.default for p in entry.params]
+        assert row.params == tuple(zip([p.name for p in entry.params], defaults, strict=True))
+        assert dict(row.rules) == entry.table
+        kind = "dropout" if entry.layer else "regularizer" if entry.penalty else "step"
+        assert row.kind == kind
+    assert list(rows)[-len(TERMS) :] == list(TERMS)
+    assert set(TERMS) <= set(supported()["weightlab"])
+
+
+@pytest.mark.parametrize("term", registered_terms(), ids=str)
+def test_weightlab_term_meaning_is_its_canonical_meaning(term: Term) -> None:
+    meaning = meaning_of(parse_setting(f"weightlab:{term}"))
+    c = term.canonical()
+    if term.kind == "layer":
+        assert meaning == DropoutMeaning(*c.dropout)  # type: ignore[misc]
+    elif c.step:
+        assert meaning == UpdateMeaning(steps=(str(term),))
+    else:  # kernels only: weightlab regularizes what select_params picks
+        assert meaning == UpdateMeaning(
+            coupled=Amount(c.coupled), decoupled=Amount(c.decoupled), l1=Amount(c.l1)
+        )
+
+
+def test_weightlab_settings_parse_as_regularization_specs() -> None:
+    calls = parse_setting("weightlab:l2(0.01) + decoupled_decay(0.1)")
+    assert [c.spec() for c in calls] == [
+        "l2(strength=0.01, convention='half_sum_sq')",
+        "decoupled_decay(rate=0.1, lr_scaled=True)",
+    ]
+    (call,) = parse_setting("l2(1)")  # only weightlab has l2; "1" is the float 1.0
+    assert call.framework == "weightlab" and call.arg("strength") == 1.0
+    m = meaning_of(parse_setting("weightlab:l2(0.01) + decoupled_decay(0.1)"))
+    assert m == UpdateMeaning(coupled=Amount(0.01), decoupled=Amount(0.1))
+    assert meaning_of(parse_setting("weightlab:dropout(0.5)")) == DropoutMeaning(0.5)
+    m = meaning_of(parse_setting("weightlab:max_norm(2) + l1(0.01, rule=clip) + l2(0)"))
+    assert m == UpdateMeaning(steps=("l1(0.01, rule='clip')", "max_norm(2)"))  # registry order
+
+
+def test_steps_read_back_from_each_framework_s_adapter_setting() -> None:
+    for framework in ("torch", "keras", "mlx"):
+        calls = parse_setting(
+            f"{framework}:weightlab_rules(spec='max_norm(2)+decoupled_decay(0.1)')"
+        )
+        # A rule with a canonical amount is that amount; the others are steps.
+        assert meaning_of(calls) == UpdateMeaning(decoupled=Amount(0.1), steps=("max_norm(2)",))
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch", "mlx"])
+def test_max_norm_is_weightlab_s_adapter_with_the_native_code_as_alternative(
+    framework: str,
+) -> None:
+    t = translate("weightlab:max_norm(3)", framework)
+    assert t.meaning == UpdateMeaning(steps=("max_norm(3)",))
+    assert t.target_setting.endswith(" + weightlab_rules(spec='max_norm(3)')")
+    adapter = {
+        "torch": "optimizer = weightlab.regularize.RegularizedOptimizer(optimizer, "
+        "weightlab.regularize.parse_regularization('max_norm(3)').rule(), weights)",
+        "keras": "model.fit(x, y, callbacks=[weightlab.keras.WeightRules.from_spec('max_norm(3)')])",
+        "mlx": "optimizer = weightlab.mlx.RegularizedOptimizer(optimizer, 'max_norm(3)')",
+    }[framework]
+    assert t.settings[-1] == adapter
+    native = TERMS["max_norm"].native.get(framework)
+    if native is None:
+        assert not t.alternatives and not t.caveats
+    else:
+        assert t.alternatives == [native[0].format(max_value="3.0")]
+        assert t.caveats == [
+            f"The alternative for max_norm(3), written with the framework's own objects: {native[1]}"
+        ]
+    first = TERMS["max_norm"].doc.split("\n\n")[0]
+    assert (
+        f"step max_norm(3), after each optimizer step, on kernels: {' '.join(first.split())}".replace(
+            "``", ""
+        )
+        in t.formula.splitlines()
+    )
+    assert "Srivastava" in t.explanation and "no framework has built in" in t.explanation
+    assert t.exact and t.tolerance == EXACT_TOLERANCE
+
+
+def test_torch_writes_the_kernels_list_before_the_adapter() -> None:
+    t = translate("weightlab:max_norm(3)", "torch")
+    assert t.settings == [
+        "optimizer = torch.optim.SGD(model.parameters(), lr=lr)",
+        "weights = [p for _, p in weightlab.regularize.select_params(model)]",
+        "optimizer = weightlab.regularize.RegularizedOptimizer(optimizer, "
+        "weightlab.regularize.parse_regularization('max_norm(3)').rule(), weights)",
+    ]
+    assert t.alternatives == [
+        "with torch.no_grad(): w.copy_(torch.renorm(w, 2, 0, 3.0))  # after each optimizer.step()"
+    ]
+
+
+def test_weightlab_l2_is_keras_l2_of_half_the_strength() -> None:
+    t = translate("weightlab:l2(0.01)", "keras")
+    assert t.settings == [
+        "optimizer = keras.optimizers.SGD(learning_rate=lr)",
+        "keras.layers.Dense(units, kernel_regularizer=keras.regularizers.L2(l2=0.005))",
+    ]
+    assert "source weightlab:l2(0.01) means c = 0.01" in t.formula
+    assert "L2 (ridge, weight decay in the gradient)" in t.explanation
+    assert "select_params picks (kernels, not biases)" in t.explanation
+    assert t.exact and not t.caveats
+
+
+def test_keras_l2_to_weightlab_is_the_term_whose_canonical_meaning_it_is() -> None:
+    t = translate("keras:L2(0.01)", "weightlab")
+    assert t.target_setting == "weightlab:l2(strength=0.02)"
+    assert t.settings == [
+        "weights = [p for _, p in weightlab.regularize.select_params(model)]",
+        "loss = loss + weightlab.regularize.parse_regularization('l2(0.02)').penalty(weights)",
+    ]
+    both = translate("keras:L1L2(l1=0.001, l2=0.01)", "weightlab")
+    assert both.settings[1] == (
+        "loss = loss + weightlab.regularize.parse_regularization("
+        "\"l1(0.001, rule='penalty')+l2(0.02)\").penalty(weights)"
+    )
+
+
+def _single(c: Canonical) -> bool:
+    """One amount or one dropout: what a single term can mean."""
+    amounts = [f for f in ("l1", "coupled", "decoupled") if getattr(c, f)]
+    return not c.step and len(amounts) + (c.dropout is not None) == 1
+
+
+@pytest.mark.parametrize("term", [t for t in registered_terms() if _single(t.canonical())], ids=str)
+def test_term_for_inverts_each_single_canonical_meaning(term: Term) -> None:
+    found = term_for(term.canonical())
+    assert found is not None and found.canonical() == term.canonical()
+
+
+def test_term_for_prefers_defaults_and_finds_non_default_choices() -> None:
+    assert str(term_for(Canonical(coupled=0.02))) == "l2(0.02)"
+    assert str(term_for(Canonical(l1=0.001))) == "l1(0.001, rule='penalty')"
+    assert str(term_for(Canonical(decoupled=0.1))) == "decoupled_decay(0.1)"
+    assert str(term_for(Canonical(dropout=(0.3, "classic")))) == "dropout(0.3, mode='classic')"
+    assert term_for(Canonical(step=True)) is None
+
+
+def test_every_step_rule_renders_with_the_adapter() -> None:
+    t = translate("weightlab:decoupled_decay(0.1, lr_scaled=False) + l1(0.001)", "mlx")
+    assert t.meaning.steps == ("l1(0.001)", "decoupled_decay(0.1, lr_scaled=False)")  # type: ignore[union-attr]
+    assert t.settings[-1] == (
+        "optimizer = weightlab.mlx.RegularizedOptimizer(optimizer, "
+        "'l1(0.001)+decoupled_decay(0.1, lr_scaled=False)')"
+    )
+    assert "schedule-free" not in t.formula.split("step decoupled")[0]  # one line per step
+    assert "Loshchilov & Hutter 2019" in t.explanation  # the doc's paper
+
+
+def test_torch_joins_a_kernel_decay_to_the_steps_one_rule_per_optimizer() -> None:
+    t = translate("weightlab:decoupled_decay(0.1) + max_norm(3)", "torch")
+    assert t.target_setting == (
+        "torch:SGD(lr=lr) + weightlab_rules(spec='decoupled_decay(0.1)+max_norm(3)')"
+    )
+    assert "takes one rule" in t.explanation
+    k = translate("weightlab:decoupled_decay(0.1) + max_norm(3)", "keras")
+    assert k.settings == [
+        "optimizer = keras.optimizers.SGD(learning_rate=lr, weight_decay=0.1)",
+        'optimizer.exclude_from_weight_decay(var_names=["bias"])',
+        "model.fit(x, y, callbacks=[weightlab.keras.WeightRules.from_spec('max_norm(3)')])",
+    ]
+
+
+def test_classic_dropout_is_weightlab_s_layer_in_every_framework() -> None:
+    for framework, code in (
+        ("torch", "weightlab.regularize.Dropout(p=0.3, mode='classic')"),
+        ("keras", "weightlab.keras.Dropout(rate=0.3, mode='classic')"),
+        ("mlx", "weightlab.mlx.Dropout(p=0.3, mode='classic')"),
+        ("weightlab", "weightlab.regularize.Dropout(p=0.3, mode='classic')"),
+    ):
+        t = translate("weightlab:dropout(0.3, mode=classic)", framework)
+        assert t.settings == [code]
+        assert t.formula == "training: y = x·m, m ~ Bernoulli(1 − p); evaluation: y = x·(1 − p)"
+        assert "only inverted" in t.explanation and t.exact
+    assert translate("weightlab:dropout(0.3)", "mlx").settings == ["mlx.nn.Dropout(p=0.3)"]
+    assert translate("keras:Dropout(0.3)", "weightlab").target_setting == "weightlab:dropout(p=0.3)"
+
+
+@pytest.fixture
+def user_terms() -> Iterator[None]:
+    """A rule and a penalty registered by a user (removed after the test): the rule
+    declares itself a step, the penalty declares no canonical meaning."""
+    rate = TERMS["l2"].params[0].rule
+    register("shrink", [Param("rate", rate, example=0.5)], effect="shrinkage",
+             rule=lambda ops, prev, new, lr, *, rate: new * (1 - lr * rate),
+             canonical=lambda p: Canonical(step=True))  # fmt: skip
+    register("quartic", [Param("strength", rate, example=0.3)], effect="shrinkage",
+             penalty=lambda ops, ws, *, strength: strength, canonical=lambda p: Canonical())  # fmt: skip
+    try:
+        yield
+    finally:
+        del TERMS["shrink"], TERMS["quartic"]
+
+
+def test_a_term_registered_later_translates_without_translator_changes(
+    user_terms: None,
+) -> None:
+    t = translate("weightlab:shrink(0.5)", "keras")
+    assert t.settings[-1] == (
+        "model.fit(x, y, callbacks=[weightlab.keras.WeightRules.from_spec('shrink(0.5)')])"
+    )
+    with pytest.raises(ParameterError, match=r"The 'rate' parameter of weightlab:shrink must be"):
+        translate("weightlab:shrink(-1)", "keras")
+    message = (
+        r"The 'setting' parameter of translate must be a setting the translator has a meaning "
+        r"for \(weightlab:quartic\(strength=0\.3\) has no update meaning it can write\)\. "
+        r"Got 'weightlab:quartic\(strength=0\.3\)'\."
+    )
+    with pytest.raises(ParameterError, match=message):
+        translate("weightlab:quartic(0.3)", "torch")
 
 
 # ---------------------------------------------------------------------------
@@ -260,10 +545,93 @@ TABLE = [
         "torch",
         "weightlab:variance_scaling(scale=3.0, distribution='uniform')",
     ),
+    # weightlab's terms
+    ("weightlab:l2(0.01)", "keras", "keras:SGD(learning_rate=lr) + L2(l2=0.005)"),
+    (
+        "weightlab:l2(0.01, convention=sum_sq)",
+        "torch",
+        "torch:SGD(lr=lr, weight_decay=0.02, on='kernels')",
+    ),
+    (
+        "weightlab:l1(0.001, rule=penalty)",
+        "mlx",
+        "mlx:SGD(learning_rate=lr) + penalty_l1(strength=0.001)",
+    ),
+    (
+        "weightlab:elastic_net(0.01)",
+        "keras",
+        "keras:SGD(learning_rate=lr) + L1L2(l1=0.005, l2=0.0025)",
+    ),
+    (
+        "weightlab:decoupled_decay(0.1)",
+        "keras",
+        "keras:SGD(learning_rate=lr, weight_decay=0.1, on='kernels')",
+    ),
+    (
+        "weightlab:decoupled_decay(0.1)",
+        "mlx",
+        "mlx:SGD(learning_rate=lr) + decoupled_decay(rate=0.1, on='kernels')",
+    ),
+    (
+        "weightlab:max_norm(3)",
+        "keras",
+        "keras:SGD(learning_rate=lr) + weightlab_rules(spec='max_norm(3)')",
+    ),
+    ("weightlab:max_norm(3)", "torch", "torch:SGD(lr=lr) + weightlab_rules(spec='max_norm(3)')"),
+    (
+        "weightlab:max_norm(3)",
+        "mlx",
+        "mlx:SGD(learning_rate=lr) + weightlab_rules(spec='max_norm(3)')",
+    ),
+    ("weightlab:max_norm(3)", "weightlab", "weightlab:max_norm(max_value=3.0)"),
+    (
+        "weightlab:l1(0.001) + l2(0.01)",
+        "torch:adam",
+        "torch:Adam(lr=lr, weight_decay=0.01, on='kernels') + weightlab_rules(spec='l1(0.001)')",
+    ),
+    (
+        "weightlab:decoupled_decay(0.1) + max_norm(3)",
+        "torch",
+        "torch:SGD(lr=lr) + weightlab_rules(spec='decoupled_decay(0.1)+max_norm(3)')",
+    ),
+    (
+        "weightlab:decoupled_decay(0.1, lr_scaled=False) + l1(0.01, rule=clip)",
+        "keras",
+        "keras:SGD(learning_rate=lr) + weightlab_rules("
+        "spec=\"l1(0.01, rule='clip')+decoupled_decay(0.1, lr_scaled=False)\")",
+    ),
+    (
+        "mlx:SGD(0.1, momentum=0.9) + weightlab_rules(spec='max_norm(2)')",
+        "keras",
+        "keras:SGD(learning_rate=0.1, momentum=0.9) + weightlab_rules(spec='max_norm(2)')",
+    ),
+    ("keras:L2(0.01)", "weightlab", "weightlab:l2(strength=0.02)"),
+    (
+        "keras:L1L2(l1=0.001, l2=0.01)",
+        "weightlab",
+        "weightlab:l1(strength=0.001, rule='penalty') + l2(strength=0.02)",
+    ),
+    (
+        "mlx:decoupled_decay(0.1, on=kernels) + weightlab_rules(spec='max_norm(2)')",
+        "weightlab",
+        "weightlab:decoupled_decay(rate=0.1) + max_norm(max_value=2.0)",
+    ),
     # dropout
     ("torch:Dropout(0.3)", "keras", "keras:Dropout(rate=0.3)"),
     ("keras:Dropout(0.3)", "mlx", "mlx:Dropout(p=0.3)"),
     ("mlx:Dropout()", "torch", "torch:Dropout()"),
+    ("weightlab:dropout(0.3)", "keras", "keras:Dropout(rate=0.3)"),
+    (
+        "weightlab:dropout(0.3, mode=classic)",
+        "keras",
+        "keras:weightlab_dropout(rate=0.3, mode='classic')",
+    ),
+    ("torch:Dropout(0.3)", "weightlab", "weightlab:dropout(p=0.3)"),
+    (
+        "mlx:weightlab_dropout(0.3, mode=classic)",
+        "weightlab",
+        "weightlab:dropout(p=0.3, mode='classic')",
+    ),
 ]
 
 
@@ -296,12 +664,13 @@ def test_every_target_setting_reads_back_to_the_same_meaning(
                 t.meaning.momentum,
             )
             assert back.bias_correction == t.meaning.bias_correction
+        assert back.steps == t.meaning.steps
     elif isinstance(t.meaning, InitMeaning):
         assert isinstance(back, InitMeaning)
         assert (back.distribution, back.mode) == (t.meaning.distribution, t.meaning.mode)
         assert back.scale == pytest.approx(t.meaning.scale, rel=1e-12)
     else:
-        assert back == t.meaning == DropoutMeaning(back.p)
+        assert back == t.meaning == DropoutMeaning(back.p, back.mode)
 
 
 def test_sources_are_normalized_with_every_default_written_out() -> None:
@@ -586,13 +955,110 @@ BAD = [
         "torch:SGD()",
         "weightlab",
         ParameterError,
-        r"must be 'torch', 'keras' or 'mlx' for an optimizer or penalty\. Got 'weightlab'\.",
+        r"The 'to' parameter of translate must be 'torch', 'keras' or 'mlx' for a setting with an optimizer\. Got 'weightlab'\.",
     ),
     (
-        "torch:Dropout()",
+        "keras:L2(0.01, on=all)",
         "weightlab",
         ParameterError,
-        r"must be 'torch', 'keras' or 'mlx' for dropout",
+        r"must be 'torch', 'keras' or 'mlx' for a setting that regularizes biases \(weightlab's terms act on kernels only\)\. Got 'weightlab'\.",
+    ),
+    (
+        "keras:L2(0)",
+        "weightlab",
+        ParameterError,
+        r"must be 'torch', 'keras' or 'mlx' for a setting that regularizes nothing\.",
+    ),
+    (
+        "torch:penalty_l1(0.01) + weightlab_rules(spec='l1(0.01)')",
+        "weightlab",
+        ParameterError,
+        r"must be 'torch', 'keras' or 'mlx' for a setting that needs a weightlab term twice\.",
+    ),
+    (
+        "keras:L2(0.01)",
+        "weightlab:sgd",
+        ParameterError,
+        r"The 'to' parameter of translate must be 'weightlab' without an optimizer \(its terms go beside yours\)\. Got 'weightlab:sgd'\.",
+    ),
+    (
+        "keras:SGD(0.1, momentum=0.9, weight_decay=0.1) + weightlab_rules(spec='max_norm(3)')",
+        "torch",
+        ParameterError,
+        r"The 'to' parameter of translate must be a framework other than 'torch' for this setting \(its decay on biases and its steps would each wrap the optimizer in weightlab's RegularizedOptimizer, which takes one rule\)\. Got 'torch'\.",
+    ),
+    # weightlab's terms
+    (
+        "weightlab:l2(-0.01)",
+        "torch",
+        ParameterError,
+        r"The 'strength' parameter of weightlab:l2 must be a float >= 0\. Got -0\.01\.",
+    ),
+    (
+        "weightlab:l2(0.01, convention=half)",
+        "torch",
+        ParameterError,
+        r"The 'convention' parameter of weightlab:l2 must be one of 'sum_sq', 'half_sum_sq'\. Got 'half'\.",
+    ),
+    (
+        "weightlab:max_norm(0)",
+        "keras",
+        ParameterError,
+        r"The 'max_value' parameter of weightlab:max_norm must be a float > 0\. Got 0\.0\.",
+    ),
+    (
+        "weightlab:l3(0.1)",
+        "torch",
+        ParameterError,
+        r"must be a weightlab setting, one of: variance_scaling, .*, l1, l2, elastic_net, decoupled_decay, dropout, max_norm\. Got 'weightlab:l3\(0\.1\)'\.",
+    ),
+    (
+        "weightlab:l2()",
+        "torch",
+        ParameterError,
+        r"a call using the parameters of weightlab:l2 \(strength, convention\), giving strength\.",
+    ),
+    (
+        "weightlab:l2(0.01) + l2(0.02)",
+        "torch",
+        ParameterError,
+        r"The 'setting' parameter of translate must be a setting naming each weightlab term at most once\.",
+    ),
+    (
+        "weightlab:dropout(0.5) + l2(0.01)",
+        "torch",
+        ParameterError,
+        r"must be a single dropout setting \(only optimizers, penalties and steps combine with '\+'\)",
+    ),
+    (
+        "torch:SGD() + weightlab_rules(spec='l2(0.1)')",
+        "keras",
+        ParameterError,
+        r"The 'spec' parameter of torch:weightlab_rules must be rule terms \(l1, decoupled_decay, max_norm\) joined by '\+'\. Got 'l2\(0\.1\)', a penalty term\.",
+    ),
+    (
+        "torch:SGD() + weightlab_rules(spec='max_norm(0)')",
+        "keras",
+        ParameterError,
+        r"The 'max_value' parameter of max_norm must be a float > 0\. Got 0\.0\.",
+    ),
+    (
+        "mlx:SGD(0.1) + weightlab_rules(spec=3)",
+        "keras",
+        ParameterTypeError,
+        r"The 'spec' parameter of mlx:weightlab_rules must be weightlab rule terms \(l1, decoupled_decay, max_norm\) joined by '\+'\. Got 3\.",
+    ),
+    (
+        "torch:SGD() + decoupled_decay(0.1) + weightlab_rules(spec='max_norm(1)')",
+        "keras",
+        ParameterError,
+        r"must be a setting without both decoupled_decay\(\) and weightlab_rules\(\) \(each wraps the optimizer in weightlab's RegularizedOptimizer, which takes one rule: write the decay as decoupled_decay\(rate\) inside the spec\)",
+    ),
+    (
+        "torch:weightlab_dropout(0.3, mode=gaussian)",
+        "keras",
+        ParameterError,
+        r"The 'mode' parameter of torch:weightlab_dropout must be one of 'inverted', 'classic'\. Got 'gaussian'\.",
     ),
 ]
 
@@ -650,6 +1116,23 @@ def test_cli_keeps_code_lines_whole(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Match: exact (tolerance 1e-05)" in out
 
 
+@pytest.mark.parametrize("framework", ["keras", "torch", "mlx"])
+def test_cli_prints_the_adapter_the_native_alternative_and_exact(
+    framework: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["translate", "weightlab:max_norm(3)", "--to", framework], capsys)
+    assert code == 0 and not err
+    lines = out.splitlines()
+    assert lines[0] == f"weightlab:max_norm(max_value=3.0) → {framework}"
+    assert any("max_norm(3)" in line and "weightlab." in line for line in lines[1:4])
+    native = TERMS["max_norm"].native.get(framework)
+    assert ("Alternatives" in lines) == (native is not None)
+    if native is not None:
+        assert f"  {native[0].format(max_value='3.0')}" in lines
+        assert native[1].split()[-1] in " ".join(out.split())  # the caveat, wrapped
+    assert "Match: exact (tolerance 1e-05)" in lines
+
+
 def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["translate", "mlx:he_normal()", "--to", "torch", "--json"], capsys)
     assert code == 0
@@ -699,3 +1182,29 @@ def test_cli_help_lists_the_supported_settings(capsys: pytest.CaptureFixture[str
     assert code == 0
     assert "Usage: weightlab translate" in out and "--to" in out and "--json" in out
     assert "GlorotNormal" in out
+
+
+# ---------------------------------------------------------------------------
+# docs/translate.md shows real output.
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "translate.md"
+
+
+def _doc_commands() -> list[tuple[str, str]]:
+    """Each ``$ weightlab translate ...`` command of the document's console blocks, with
+    the output shown under it (``$ echo $?`` lines and their status left out)."""
+    found = []
+    for block in re.findall(r"```console\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S):
+        parts = re.split(r"^\$ ", block, flags=re.M)[1:]
+        for command, shown in (part.split("\n", 1) for part in parts):
+            if command.startswith("weightlab translate") and shown:  # not the synopsis
+                found.append((command, shown))
+    return found
+
+
+@pytest.mark.parametrize(("command", "shown"), _doc_commands(), ids=[c for c, _ in _doc_commands()])
+def test_docs_show_the_real_output(
+    command: str, shown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, err = run(shlex.split(command)[1:], capsys)
+    assert out + err == shown

@@ -35,7 +35,8 @@ def print_translation(t: Translation) -> None:
 
 _SETTING_HELP = (
     "The setting, framework:Name(args), several joined by '+': "
-    "'keras:L2(0.01)', 'torch:AdamW(weight_decay=0.01)', 'mlx:he_normal()'. "
+    "'keras:L2(0.01)', 'torch:AdamW(weight_decay=0.01)', 'mlx:he_normal()', "
+    "'weightlab:l2(0.01) + max_norm(3)'. "
     "Supported: "
     + "; ".join(f"{fw}: {', '.join(names)}" for fw, names in supported().items())
     + "."
@@ -49,15 +50,17 @@ def translate_command(
         str,
         typer.Option(
             "--to",
-            help="Target framework (torch, keras, mlx; weightlab for initializers), "
-            "optionally with the optimizer: torch:sgd, keras:adam, mlx:adamw.",
+            help="Target framework (torch, keras, mlx, weightlab; weightlab for "
+            "initializers, dropout and settings without an optimizer), optionally with "
+            "the optimizer: torch:sgd, keras:adam, mlx:adamw.",
             show_default=False,
         ),
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Write a setting (penalty, weight decay, optimizer, initializer, dropout) in another
-    framework's conventions, with the formula, why, and what is not exact."""
+    """Write a setting (penalty, weight decay, update rule, optimizer, initializer,
+    dropout) in another framework's conventions, with the formula, why, and what is not
+    exact."""
     result = translate(setting, to)
     if as_json:
         emit_json(result.to_json())

@@ -7,6 +7,15 @@ objects from it (``keras.optimizers.Adam``, ``keras.regularizers.L2`` on the lay
 ``torch.optim.AdamW``, ``mlx.optimizers.SGD``, ...), so two trajectories agree exactly when
 the two settings mean the same update.
 
+weightlab's own settings (``"weightlab:l2(1e-3) + max_norm(3)"``) train in torch through
+the regularization registry: penalties from :meth:`Regularization.penalty` in the loss,
+rules by :meth:`Regularization.rule` in :class:`~weightlab.regularize.RegularizedOptimizer`,
+both on the kernels :func:`~weightlab.regularize.select_params` picks.  A framework's
+``weightlab_rules(spec)`` step trains with weightlab's adapter for it: torch's
+``RegularizedOptimizer``, Keras' ``WeightRules.from_spec`` (called around each
+``train_on_batch`` as ``fit`` calls a callback), MLX's ``RegularizedOptimizer`` with the
+spec.
+
 The model: ``Linear → tanh → Linear → ...`` with weights in torch's layout (``"0.weight"``
 ``[out, in]``, ``"0.bias"`` ``[out]``, ``"1.weight"``, ...), and a mean-squared-error or
 cross-entropy loss averaged over the batch.
@@ -27,7 +36,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -38,11 +47,16 @@ from weightlab._validate import POSITIVE, Interval, OneOf, Satisfies, check, fai
 from weightlab.init.schemes import REGISTRY
 from weightlab.interop.translate import LR, TRUNC_STD, Call, decouples, parse_setting
 from weightlab.regularize import (
+    TORCH,
+    Dropout,
+    Regularization,
     RegularizedOptimizer,
     decoupled_decay,
     l1,
     l2,
+    make_term,
     param_groups,
+    parse_regularization,
     select_params,
 )
 
@@ -51,6 +65,7 @@ __all__ = [
     "Batch",
     "Problem",
     "Weights",
+    "apply_dropout",
     "draw_init",
     "make_problem",
     "max_difference",
@@ -147,8 +162,9 @@ def trajectory(setting: str, problem: Problem, *, lr: float = 0.1) -> list[Weigh
 
     Args:
         setting: optimizer, penalties and steps as :func:`weightlab.interop.translate.
-            parse_setting` reads them, e.g. ``"mlx:AdamW(learning_rate=0.01)"``.  Without an
-            optimizer the framework's plain SGD is used.
+            parse_setting` reads them, e.g. ``"mlx:AdamW(learning_rate=0.01)"`` or
+            ``"weightlab:l2(1e-3) + max_norm(3)"``.  Without an optimizer the framework's
+            plain SGD is used (torch's for weightlab).
         problem: start, batches and loss (:func:`make_problem`).
         lr: the learning rate where the setting gives none (or writes ``lr=lr``).
 
@@ -161,10 +177,7 @@ def trajectory(setting: str, problem: Problem, *, lr: float = 0.1) -> list[Weigh
     if any(c.component.kind in ("init", "dropout") for c in calls):
         expected = "an optimizer, penalty or decay setting (not an initializer or dropout)"
         raise fail("trajectory", "setting", expected, setting)
-    framework = calls[0].framework
-    if framework not in _TRAINERS:
-        raise fail("trajectory", "setting", "a torch, keras or mlx setting", setting)
-    return _TRAINERS[framework](calls, problem, lr)
+    return _TRAINERS[calls[0].framework](calls, problem, lr)
 
 
 def max_difference(
@@ -191,6 +204,14 @@ def _args(call: Call, lr: float) -> dict[str, Any]:
 
 def _optimizer(calls: Sequence[Call]) -> Call | None:
     return next((c for c in calls if c.component.kind == "optimizer"), None)
+
+
+def _weightlab_terms(calls: Sequence[Call]) -> Regularization:
+    """The terms weightlab's own code trains: a weightlab setting's, and the specs of a
+    framework's ``weightlab_rules`` steps."""
+    parts = [str(make_term(c.name, **dict(c.args))) for c in calls if c.framework == "weightlab"]
+    parts += [c.arg("spec") for c in calls if c.name == "weightlab_rules"]
+    return parse_regularization("+".join(parts)) if parts else Regularization()
 
 
 def _uncorrection(opt: Call | None, lr: float, step: int) -> tuple[float, float]:
@@ -249,14 +270,21 @@ def _torch_optimizer(calls: Sequence[Call], model: nn.Module, lr: float) -> Any:
             params = param_groups(model, args.pop("weight_decay"))
         optimizer = getattr(torch.optim, opt_call.name)(params, **args)
     for call in calls:
-        if call.name == "decoupled_decay":
+        if call.name == "decoupled_decay" and call.framework != "weightlab":
             chosen = _torch_selected(model, call.arg("on"))
             optimizer = RegularizedOptimizer(optimizer, decoupled_decay(call.arg("rate")), chosen)
+    rule = _weightlab_terms(calls).rule()
+    if rule is not None:
+        optimizer = RegularizedOptimizer(optimizer, rule, _torch_selected(model, "kernels"))
     return optimizer
 
 
 def _torch_penalties(calls: Sequence[Call], model: nn.Module) -> list[Callable[[], torch.Tensor]]:
     penalties: list[Callable[[], torch.Tensor]] = []
+    terms = _weightlab_terms(calls)
+    if terms.penalties:
+        kernels = _torch_selected(model, "kernels")
+        penalties.append(lambda: cast(torch.Tensor, terms.penalty(kernels)))
     for call in calls:
         if call.name in ("penalty_l1", "penalty_l2"):
             chosen, s = _torch_selected(model, call.arg("on")), call.arg("strength")
@@ -384,6 +412,7 @@ def _keras(calls: Sequence[Call], problem: Problem, lr: float) -> list[Weights]:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
     uncorrected = any(c.name == "no_bias_correction" for c in calls)
+    callback = _keras_rules(model, calls)
 
     def weights() -> Weights:
         out: Weights = {}
@@ -400,9 +429,27 @@ def _keras(calls: Sequence[Call], problem: Problem, lr: float) -> list[Weights]:
             optimizer.learning_rate = base_lr * c
             if base_wd:
                 optimizer.weight_decay = base_wd / c
+        if callback is not None:
+            callback.on_train_batch_begin(step - 1)
         model.train_on_batch(x, y)
+        if callback is not None:
+            callback.on_train_batch_end(step - 1)
         path.append(weights())
     return path
+
+
+def _keras_rules(model: Any, calls: Sequence[Call]) -> Any:
+    """weightlab's ``WeightRules.from_spec`` callback for the setting's steps, started as
+    ``fit`` starts it (None without steps)."""
+    specs = [c.arg("spec") for c in calls if c.name == "weightlab_rules"]
+    if not specs:
+        return None
+    from weightlab.interop.keras import WeightRules
+
+    callback = WeightRules.from_spec("+".join(specs))
+    callback.set_model(model)
+    callback.on_train_begin()
+    return callback
 
 
 # ---------------------------------------------------------------------------
@@ -431,6 +478,11 @@ def _mlx(calls: Sequence[Call], problem: Problem, lr: float) -> list[Weights]:
         optimizer = optim.SGD(learning_rate=lr)
     else:
         optimizer = getattr(optim, opt_call.name)(**_args(opt_call, lr))
+    specs = [c.arg("spec") for c in calls if c.name == "weightlab_rules"]
+    if specs:
+        from weightlab.interop.mlx import RegularizedOptimizer as MLXRegularizedOptimizer
+
+        optimizer = MLXRegularizedOptimizer(optimizer, "+".join(specs))
     penalties = [
         (mx.abs if c.name == "penalty_l1" else mx.square, c.arg("strength"), c.arg("on"))
         for c in calls
@@ -479,7 +531,71 @@ _TRAINERS: dict[str, Callable[[Sequence[Call], Problem, float], list[Weights]]] 
     "torch": _torch,
     "keras": _keras,
     "mlx": _mlx,
+    "weightlab": _torch,  # weightlab is torch with the registry's terms
 }
+
+
+# ---------------------------------------------------------------------------
+# Dropout.
+
+
+def apply_dropout(setting: str, x: np.ndarray, *, training: bool, seed: int = 0) -> np.ndarray:
+    """A dropout setting's layer, built by its own framework, applied to ``x``.
+
+    ``Dropout`` is the framework's layer and ``weightlab_dropout`` weightlab's adapter
+    layer for the framework (``weightlab.regularize.Dropout``, ``weightlab.keras.Dropout``,
+    ``weightlab.mlx.Dropout``); a weightlab term runs its registered layer arithmetic
+    (:meth:`weightlab.regularize.Term.layer`).  ``seed`` seeds the mask (torch through a
+    generator or a forked RNG, Keras and weightlab's MLX layer through their seeds);
+    ``mlx.nn.Dropout`` takes no key and draws from MLX's global generator.
+
+    Example:
+        >>> out = apply_dropout("weightlab:dropout(0.5, mode=classic)", np.ones(4), training=False)
+        >>> out.tolist()
+        [0.5, 0.5, 0.5, 0.5]
+    """
+    (call,) = parse_setting(setting, "apply_dropout", "setting")
+    if call.component.kind != "dropout":
+        raise fail("apply_dropout", "setting", "a dropout setting", setting)
+    args = dict(call.args)
+    x = np.asarray(x, np.float32)
+    if call.framework in ("torch", "weightlab"):
+        return _torch_dropout(call, torch.from_numpy(x), training, seed)
+    if call.framework == "keras":
+        keras = _keras_module()
+        if call.name == "Dropout":
+            layer = keras.layers.Dropout(args["rate"], seed=seed)
+        else:
+            from weightlab.interop.keras import Dropout as KerasDropout
+
+            layer = KerasDropout(args["rate"], args["mode"], seed=seed)
+        return _keras_numpy(keras, layer(keras.ops.convert_to_tensor(x), training=training))
+    mx = require("mlx.core", "mlx", "MLX dropout")
+    if call.name == "Dropout":
+        layer = require("mlx.nn", "mlx", "MLX dropout").Dropout(args["p"])
+    else:
+        from weightlab.interop.mlx import Dropout as MLXDropout
+
+        layer = MLXDropout(args["p"], args["mode"], seed=seed)
+    layer.train(training)
+    return np.array(layer(mx.array(x)))
+
+
+def _torch_dropout(call: Call, x: torch.Tensor, training: bool, seed: int) -> np.ndarray:
+    gen = torch.Generator().manual_seed(seed)
+    args = dict(call.args)
+    if call.framework == "weightlab":
+        term = make_term(call.name, **args)
+        p, _ = term.entry.canonical(args).dropout or (0.0, "inverted")
+        keep = (torch.rand(x.shape, generator=gen) >= p).to(x.dtype) if training else None
+        out = term.layer(TORCH, x, keep, training)
+    elif call.name == "Dropout":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            out = nn.Dropout(args["p"]).train(training)(x)
+    else:
+        out = Dropout(args["p"], args["mode"], gen).train(training)(x)
+    return np.array(out.detach().numpy())
 
 
 # ---------------------------------------------------------------------------

@@ -5,6 +5,15 @@ A setting is written ``framework:Name(args)``, several joined by ``+`` where the
 setting is parsed into one canonical meaning, and every target framework renders a
 meaning; nothing is written per pair of frameworks.
 
+weightlab's own vocabulary is read from its registries
+(:mod:`~weightlab.interop.translate.weightlab_terms`): its variance-scaling initializers,
+and every registered regularization term with the term's parameters, written as in a
+regularization spec (``weightlab:l2(0.01) + decoupled_decay(0.1)``,
+``weightlab:dropout(0.5)``).  A term's meaning is its
+:meth:`~weightlab.regularize.Term.canonical`; weightlab settings name no optimizer (its
+terms go beside yours), so penalties and rules combine with ``+`` and dropout stands
+alone, as in the other frameworks.
+
 Meanings
 --------
 :class:`UpdateMeaning` (optimizers, penalties, decay), per weight ``w`` with data gradient
@@ -18,13 +27,19 @@ Meanings
   "Decoupled Weight Decay Regularization").  For plain SGD it equals coupled ``c = d``.
 - ``l1`` ``λ``: ``g ← g + λ·sign(w)``, the gradient of ``λΣ|w|`` (Keras ``L1``;
   Tibshirani 1996).
+- ``steps``: weightlab rule terms no framework has built in (``max_norm(3)``,
+  ``l1(1e-3)`` as a proximal step, ``decoupled_decay(0.1, lr_scaled=False)``), as the
+  registry writes them.  Every target writes them with weightlab's adapter for that
+  framework, one ``weightlab_rules(spec)`` setting: torch's and MLX's
+  ``RegularizedOptimizer``, Keras' ``WeightRules.from_spec`` callback; a term's own
+  framework code (its registry entry's ``native``) is listed as an alternative.
 - the optimizer: SGD with momentum ``μ`` (``v ← μv + g``, ``w ← w − lr·v``) or Adam
   (Kingma & Ba 2015) with its ε placement: torch and MLX with ``bias_correction=True``
   add ε to ``√v̂``; Keras adds ``ε̂`` to ``√v`` (``lr·m̂/(√v̂ + ε̂/√(1 − β₂ᵗ))``); MLX by
   default applies no bias correction at all (``lr·m/(√v + ε)``).
 
 Each amount says which weights it touches: kernels (weights with two or more
-dimensions) and biases.
+dimensions) and biases; weightlab's terms touch kernels only.
 
 :class:`InitMeaning` (initializers, layer defaults): ``Var(W) = scale/n``, ``n`` the fan
 chosen by ``mode``, drawn from a normal, a uniform ``U(±√(3·scale/n))`` or Keras' truncated
@@ -33,8 +48,9 @@ Bengio 2010 (``fan_avg``), He et al. 2015 (``scale = 2``, ``fan_in``), LeCun et 
 (``scale = 1``, ``fan_in``).
 
 :class:`DropoutMeaning`: inverted dropout, ``y = x·m/(1 − p)`` with ``m ~ Bernoulli(1 − p)``
-in training and ``y = x`` in evaluation, in all three frameworks (Srivastava et al. 2014
-describe the non-inverted form, which scales weights by ``1 − p`` at test time).
+in training and ``y = x`` in evaluation, in all three frameworks; or classic dropout
+(Srivastava et al. 2014), ``y = x·m`` in training and ``y = x·(1 − p)`` in evaluation,
+which each framework writes with weightlab's Dropout layer (``weightlab_dropout``).
 
 Example:
     >>> t = translate("keras:L2(0.01)", to="torch:sgd")

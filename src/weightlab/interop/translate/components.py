@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from weightlab.interop.translate.meanings import InitMeaning
+from weightlab.interop.translate.meanings import InitMeaning, Meaning
 from weightlab.interop.translate.show import _literal
 
 __all__ = ["COMPONENTS", "REQUIRED", "Call", "Component", "Kind", "Knob"]
@@ -54,6 +54,14 @@ class Component:
     sets: Mapping[str, Any] = field(default_factory=dict)
     eps_hat: bool = False
     init: Callable[[Mapping[str, Any]], InitMeaning] | None = None
+    wraps: bool = False
+    """The code wraps the optimizer in weightlab's ``RegularizedOptimizer``, which takes
+    one rule: a setting has at most one such row."""
+    meaning: Callable[[Mapping[str, Any]], Meaning | None] | None = None
+    """For rows whose arguments are not knobs (weightlab's registered terms, and the
+    steps written with weightlab's adapters): the row's meaning from its arguments, an
+    :class:`UpdateMeaning` part added to the others' or a :class:`DropoutMeaning`;
+    None where the arguments have no meaning the translator can write."""
 
     def default(self, name: str) -> Any:
         return dict(self.params)[name]
@@ -90,5 +98,6 @@ class Call:
         return f"{self.name}({', '.join(f'{k}={_literal(v)}' for k, v in shown.items())})"
 
 
-COMPONENTS: dict[str, dict[str, Component]] = {}
-"""Every setting the translator reads and writes, by framework and name."""
+COMPONENTS: dict[str, Mapping[str, Component]] = {}
+"""Every setting the translator reads and writes, by framework and name (weightlab's
+rows are read from its registries at each use)."""

@@ -16,11 +16,13 @@ from weightlab.interop.translate.shared_terms import (
     _LR,
     _ON,
     _UNIT_OPEN,
+    _adapter_dropout,
     _dropout_code,
     _fixed,
     _optimizer_of,
 )
 from weightlab.interop.translate.show import _kwargs, _show
+from weightlab.interop.translate.weightlab_terms import _rules_row
 
 
 def _keras_optimizer(call: Call, calls: Sequence[Call]) -> list[str]:
@@ -47,6 +49,11 @@ def _keras_uncorrected(call: Call, calls: Sequence[Call]) -> list[str]:
         f"c = (1 - {b1} ** t) / math.sqrt(1 - {b2} ** t)",
         assign,
     ]
+
+
+def _keras_rules(call: Call, calls: Sequence[Call]) -> list[str]:
+    callback = f"weightlab.keras.WeightRules.from_spec({call.arg('spec')!r})"
+    return [f"model.fit(x, y, callbacks=[{callback}])"]
 
 
 def _keras_init_code(call: Call, calls: Sequence[Call]) -> list[str]:
@@ -159,6 +166,7 @@ _KERAS: dict[str, Component] = {
         _keras_uncorrected,
         sets={"bias_correction": False, "eps_hat": True},
     ),
+    "weightlab_rules": _rules_row("keras", _keras_rules, wraps=False),
     "Dropout": Component(
         "dropout",
         (("rate", REQUIRED),),
@@ -166,6 +174,7 @@ _KERAS: dict[str, Component] = {
         "keras.layers.Dropout (inverted, in training only)",
         _dropout_code("keras.layers.", "rate"),
     ),
+    "weightlab_dropout": _adapter_dropout("weightlab.keras.", "rate", REQUIRED),
     "Dense": Component(
         "init",
         (),

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 __all__ = [
@@ -88,11 +88,23 @@ class UpdateMeaning:
     coupled: Amount = Amount()
     decoupled: Amount = Amount()
     l1: Amount = Amount()
+    steps: tuple[str, ...] = ()  # weightlab rule terms no framework has built in
     kind: str = "update"
 
     def term(self, name: str) -> Amount:
         amount: Amount = getattr(self, name)
         return amount
+
+    def __add__(self, other: UpdateMeaning) -> UpdateMeaning:
+        """The terms of ``other`` added to these (amounts summed, steps appended); the
+        optimizer fields stay ``self``'s."""
+        return replace(
+            self,
+            coupled=self.coupled + other.coupled,
+            decoupled=self.decoupled + other.decoupled,
+            l1=self.l1 + other.l1,
+            steps=self.steps + other.steps,
+        )
 
 
 @dataclass(frozen=True)
@@ -114,9 +126,12 @@ class InitMeaning:
 
 @dataclass(frozen=True)
 class DropoutMeaning:
-    """Inverted dropout with drop probability ``p``."""
+    """Dropout with drop probability ``p`` and keep mask ``m ~ Bernoulli(1 − p)``:
+    ``"inverted"`` trains on ``x·m/(1 − p)`` and infers ``x`` (torch, Keras, MLX);
+    ``"classic"`` trains on ``x·m`` and infers ``x·(1 − p)`` (the original paper)."""
 
     p: float
+    mode: str = "inverted"
     kind: str = "dropout"
 
 

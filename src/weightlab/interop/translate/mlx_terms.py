@@ -20,6 +20,7 @@ from weightlab.interop.translate.shared_terms import (
     _PENALTY_L2,
     _SGD_KNOB,
     _UNIT_OPEN,
+    _adapter_dropout,
     _decay_step,
     _dropout_code,
     _fixed,
@@ -28,6 +29,7 @@ from weightlab.interop.translate.shared_terms import (
     _varscale,
 )
 from weightlab.interop.translate.show import _kwargs, _show
+from weightlab.interop.translate.weightlab_terms import _rules_row
 
 
 def _mlx_optimizer(call: Call, calls: Sequence[Call]) -> list[str]:
@@ -51,6 +53,10 @@ def _mlx_decoupled(call: Call, calls: Sequence[Call]) -> list[str]:
         "# before optimizer.update(model, grads):",
         f"model.update(tree_map_with_path(lambda k, p: {shrink}, model.parameters()))",
     ]
+
+
+def _mlx_rules(call: Call, calls: Sequence[Call]) -> list[str]:
+    return [f"optimizer = weightlab.mlx.RegularizedOptimizer(optimizer, {call.arg('spec')!r})"]
 
 
 def _mlx_variance_scaling(call: Call, calls: Sequence[Call]) -> list[str]:
@@ -121,7 +127,8 @@ _MLX: dict[str, Component] = {
     ),
     "penalty_l1": _penalty(_mlx_penalty, _PENALTY_L1, "λΣ|w| added to the loss"),
     "penalty_l2": _penalty(_mlx_penalty, _PENALTY_L2, "λΣw² added to the loss"),
-    "decoupled_decay": _decay_step(_mlx_decoupled),
+    "decoupled_decay": _decay_step(_mlx_decoupled, wraps=False),
+    "weightlab_rules": _rules_row("mlx", _mlx_rules, wraps=True),
     "Dropout": Component(
         "dropout",
         (("p", 0.5),),
@@ -129,6 +136,7 @@ _MLX: dict[str, Component] = {
         "mlx.nn.Dropout (inverted, in training only)",
         _dropout_code("mlx.nn.", "p"),
     ),
+    "weightlab_dropout": _adapter_dropout("weightlab.mlx.", "p"),
     "Linear": Component(
         "init",
         (),

@@ -6,10 +6,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from weightlab._spec import parse_spec
-from weightlab._validate import check, fail, is_real
+from weightlab._validate import Interval, check, fail, is_real
 from weightlab.interop.translate.components import REQUIRED, Call
 from weightlab.interop.translate.meanings import (
     FRAMEWORKS,
@@ -21,6 +21,7 @@ from weightlab.interop.translate.meanings import (
 )
 from weightlab.interop.translate.shared_terms import decouples
 from weightlab.interop.translate.vocabulary import COMPONENTS
+from weightlab.regularize.registry import parse_regularization
 
 __all__ = ["meaning_of", "parse_setting"]
 
@@ -129,15 +130,24 @@ def _bind(
         value = values.get(p, default)
         if value is REQUIRED:
             raise fail(owner, param, f"{usage}, giving {p}", text)
-        bound[p] = _coerce(value, default)
+        bound[p] = _coerce(value, default, comp.rules.get(p))
     check(f"{framework}:{name}", bound, comp.rules)
     return Call(framework, name, tuple(bound.items()))
 
 
-def _coerce(value: Any, default: Any) -> Any:
+def _real_valued(rule: Any) -> bool:
+    """A rule (or alternatives) that takes real numbers, so ``1`` means ``1.0``."""
+    rules = rule if isinstance(rule, tuple) else (rule,)
+    return any(isinstance(r, Interval) and not r.integer for r in rules)
+
+
+def _coerce(value: Any, default: Any, rule: Any) -> Any:
     # "lr=1" is the float 1.0; betas written as a list are the pair they mean.
-    if isinstance(default, float) and is_real(value):
-        return float(value)
+    if (isinstance(default, float) or _real_valued(rule)) and is_real(value):
+        try:
+            return float(value)
+        except OverflowError:
+            return value  # the table rejects it with the usual message
     if isinstance(value, list) and len(value) == 2:
         return tuple(float(v) if is_real(v) else v for v in value)
     if isinstance(value, tuple):
@@ -157,6 +167,17 @@ def _check_combination(calls: list[Call], text: str, owner: str, param: str) -> 
         )
     if kinds.count("optimizer") > 1:
         raise fail(owner, param, "a setting with at most one optimizer", text)
+    if sum(c.component.wraps for c in calls) > 1:
+        wrapping = " and ".join(f"{c.name}()" for c in calls if c.component.wraps)
+        expected = (
+            f"a setting without both {wrapping} (each wraps the optimizer in weightlab's "
+            "RegularizedOptimizer, which takes one rule: write the decay as "
+            "decoupled_decay(rate) inside the spec)"
+        )
+        raise fail(owner, param, expected, text)
+    names = [c.name for c in calls if c.framework == "weightlab"]
+    if len(set(names)) != len(names):
+        raise fail(owner, param, "a setting naming each weightlab term at most once", text)
     if "step" in kinds and any(c.name == "no_bias_correction" for c in calls):
         opt = [c for c in calls if c.component.kind == "optimizer"]
         if not opt or opt[0].component.family != "adam":
@@ -175,10 +196,15 @@ def meaning_of(calls: Sequence[Call], owner: str = "translate", param: str = "se
         assert first.init is not None
         return first.init(dict(calls[0].args))
     if first.kind == "dropout":
-        return DropoutMeaning(float(calls[0].args[0][1]))
+        args = dict(calls[0].args)
+        if first.meaning is None:
+            return DropoutMeaning(float(calls[0].args[0][1]), args.get("mode", "inverted"))
+        return _part(calls[0], DropoutMeaning, owner, param)
     meaning = UpdateMeaning()
     for call in calls:
-        meaning = _add(meaning, call)
+        meaning = _add(meaning, call, owner, param)
+    if meaning.steps:
+        meaning = replace(meaning, steps=_normalized(meaning.steps, calls, owner, param))
     for term in ("coupled", "decoupled", "l1"):
         amount = meaning.term(term)
         if amount and amount.bias not in (0.0, amount.kernel):
@@ -193,8 +219,43 @@ def meaning_of(calls: Sequence[Call], owner: str = "translate", param: str = "se
     return meaning
 
 
-def _add(meaning: UpdateMeaning, call: Call) -> UpdateMeaning:
+_Part = TypeVar("_Part", UpdateMeaning, DropoutMeaning)
+
+
+def _part(call: Call, kind: type[_Part], owner: str, param: str) -> _Part:
+    """The meaning a row declares from its arguments, which must be of ``kind``."""
+    comp = call.component
+    assert comp.meaning is not None
+    part = comp.meaning(dict(call.args))
+    if not isinstance(part, kind):
+        what = "update" if kind is UpdateMeaning else "dropout"
+        expected = (
+            f"a setting the translator has a meaning for ({call.framework}:"
+            f"{call.spec(False)} has no {what} meaning it can write)"
+        )
+        raise fail(owner, param, expected, _text(call))
+    return part
+
+
+def _text(call: Call) -> str:
+    return f"{call.framework}:{call.spec(False)}"
+
+
+def _normalized(
+    steps: tuple[str, ...], calls: Sequence[Call], owner: str, param: str
+) -> tuple[str, ...]:
+    """Steps as the registry prints them, in its order, each term at most once."""
+    try:
+        return tuple(str(t) for t in parse_regularization("+".join(steps)))
+    except ValueError:
+        text = f"{calls[0].framework}:" + " + ".join(c.spec(False) for c in calls)
+        raise fail(owner, param, "a setting with each weightlab step at most once", text) from None
+
+
+def _add(meaning: UpdateMeaning, call: Call, owner: str, param: str) -> UpdateMeaning:
     comp, args = call.component, dict(call.args)
+    if comp.meaning is not None:
+        return meaning + _part(call, UpdateMeaning, owner, param)
     changes: dict[str, Any] = dict(comp.sets)
     if comp.family is not None:
         changes.update(optimizer=comp.family, eps_hat=comp.eps_hat or meaning.eps_hat)

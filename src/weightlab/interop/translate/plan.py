@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from weightlab._validate import fail
 from weightlab.interop.translate.components import Call, Knob
@@ -19,6 +20,8 @@ from weightlab.interop.translate.meanings import (
 )
 from weightlab.interop.translate.show import _clean, _show
 from weightlab.interop.translate.vocabulary import COMPONENTS
+from weightlab.interop.translate.weightlab_terms import steps_spec, term_for, term_of
+from weightlab.regularize.registry import Canonical, parse_regularization, parse_term
 
 
 @dataclass
@@ -105,7 +108,16 @@ def _plan_torch(m: UpdateMeaning, family: str, r: _Render) -> list[Call]:
             )
     else:
         calls = [_fill("torch", "Adam", m, {"coupled": coupled})]
-    if decoupled:
+    steps = m.steps
+    joins = decoupled and steps and decoupled.scope == "kernels"
+    decay = term_for(Canonical(decoupled=decoupled.kernel)) if joins else None
+    if decay is not None:  # one RegularizedOptimizer: the decay becomes a step
+        steps = (str(decay), *steps)
+        r.notes.append(
+            "torch's RegularizedOptimizer takes one rule, so the decoupled decay joins the "
+            f"steps as {decay}, the term whose meaning is w ← w − lr·d·w."
+        )
+    elif decoupled:
         calls.append(_fill("torch", "decoupled_decay", m, {"decoupled": decoupled}))
         r.notes.append(
             "torch has no decoupled decay for this optimizer; weightlab's RegularizedOptimizer "
@@ -115,7 +127,7 @@ def _plan_torch(m: UpdateMeaning, family: str, r: _Render) -> list[Call]:
         calls.append(Call("torch", "no_bias_correction", ()))
     if m.l1:
         calls.append(_fill("torch", "penalty_l1", m, {"l1": m.l1}))
-    return calls
+    return calls + _plan_steps(replace(m, steps=steps), "torch", r)
 
 
 def _plan_mlx(m: UpdateMeaning, family: str, r: _Render) -> list[Call]:
@@ -150,7 +162,7 @@ def _plan_mlx(m: UpdateMeaning, family: str, r: _Render) -> list[Call]:
         r.notes.append("The decay is written as its own step before optimizer.update.")
     if m.l1:
         calls.append(_fill("mlx", "penalty_l1", m, {"l1": m.l1}))
-    return calls
+    return calls + _plan_steps(m, "mlx", r)
 
 
 def _plan_keras(m: UpdateMeaning, family: str, r: _Render) -> list[Call]:
@@ -176,7 +188,49 @@ def _plan_keras(m: UpdateMeaning, family: str, r: _Render) -> list[Call]:
             calls.append(_fill("keras", "L2", m, {"coupled": coupled}))
     if not m.bias_correction:
         calls.append(Call("keras", "no_bias_correction", ()))
-    return calls
+    return calls + _plan_steps(m, "keras", r)
+
+
+def _plan_steps(m: UpdateMeaning, framework: str, r: _Render) -> list[Call]:
+    """The steps in one ``weightlab_rules`` call (weightlab's adapter for the framework),
+    and each term's own code in the framework, where its registry entry has one, as an
+    alternative with its caveat."""
+    if not m.steps:
+        return []
+    for step in m.steps:
+        term = parse_term(step)
+        native = term.entry.native.get(framework)
+        if native is not None:
+            code, caveat = native
+            r.alternatives.append(code.format(**{k: _show(v) for k, v in term.params}))
+            if caveat:
+                own = f"The alternative for {step}, written with the framework's own objects"
+                r.caveats.append(f"{own}: {caveat}")
+    return [Call(framework, "weightlab_rules", (("spec", steps_spec(m.steps)),))]
+
+
+def _plan_weightlab(m: UpdateMeaning, to: str) -> list[Call]:
+    """weightlab's terms for a setting without an optimizer: for each amount the
+    registered term whose canonical meaning it is (:func:`term_for`), then the steps."""
+    terms = [parse_term(step) for step in m.steps]
+    problems = ["with an optimizer"] if m.optimizer is not None else []
+    for name in ("l1", "coupled", "decoupled"):
+        amount = m.term(name)
+        needed: dict[str, Any] = {name: amount.kernel}
+        term = term_for(Canonical(**needed)) if amount else None
+        if amount.bias:
+            problems.append("that regularizes biases (weightlab's terms act on kernels only)")
+        elif amount and term is None:
+            problems.append(f"whose {name} amount no registered weightlab term means")
+        terms += [term] if term is not None else []
+    names = [t.name for t in terms]
+    problems += ["that needs a weightlab term twice"] if len(set(names)) != len(names) else []
+    problems += ["that regularizes nothing"] if not terms else []
+    if problems:
+        raise fail("translate", "to", f"'torch', 'keras' or 'mlx' for a setting {problems[0]}", to)
+    return [
+        Call("weightlab", t.name, t.params) for t in parse_regularization("+".join(map(str, terms)))
+    ]
 
 
 _PLANS: dict[str, Callable[[UpdateMeaning, str, _Render], list[Call]]] = {
@@ -275,12 +329,34 @@ def _update_formula(m: UpdateMeaning, source: Sequence[Call], target: Sequence[C
             where = " (kernels only)" if amount.scope == "kernels" else " (all weights)"
             lines.append(f"{text}, {symbol} = {_show(amount.value)}{where}")
     lines += [
-        f"source {_knob_text(c, k)}" for c in source for k in c.component.knobs if c.arg(k.param)
+        f"step {step}, after each optimizer step, on kernels: {_doc(step)[0]}" for step in m.steps
     ]
-    lines += [
-        f"target {_knob_text(c, k)}" for c in target for k in c.component.knobs if c.arg(k.param)
-    ]
+    for side, calls in (("source", source), ("target", target)):
+        lines += [
+            f"{side} {_knob_text(c, k)}" for c in calls for k in c.component.knobs if c.arg(k.param)
+        ]
+        lines += [f"{side} {_declared_text(c)}" for c in calls if c.component.meaning is not None]
     return "\n".join(lines)
+
+
+def _doc(step: str) -> tuple[str, str]:
+    """A term's formula and paper (its docstring) as plain text: the first paragraph,
+    and the rest."""
+    paragraphs = [" ".join(p.split()).replace("``", "") for p in parse_term(step).doc.split("\n\n")]
+    return paragraphs[0], " ".join(paragraphs[1:])
+
+
+def _declared_text(call: Call) -> str:
+    """What a row whose meaning its arguments declare (a weightlab term, an adapter's
+    steps) amounts to: ``weightlab:l2(0.01) means c = 0.01``."""
+    meaning = call.component.meaning
+    assert meaning is not None
+    part = meaning(dict(call.args))
+    assert isinstance(part, UpdateMeaning)
+    said = [f"{symbol} = {_show(part.term(t).value)}" for t, symbol, _ in _TERMS if part.term(t)]
+    said += [f"the step {step}" for step in part.steps]
+    name = str(term_of(call)) if call.framework == "weightlab" else call.spec(False)
+    return f"{call.framework}:{name} means {', '.join(said) or 'nothing (a strength of 0)'}"
 
 
 def _knob_text(call: Call, knob: Knob) -> str:

@@ -16,7 +16,8 @@ from weightlab._validate import (
 )
 from weightlab.interop.translate.components import REQUIRED, Call, Component, Knob
 from weightlab.interop.translate.meanings import LR, InitMeaning
-from weightlab.interop.translate.show import _kwargs, _show
+from weightlab.interop.translate.show import _kwargs
+from weightlab.regularize.dropout import MODES
 
 __all__ = ["decouples"]
 
@@ -69,7 +70,25 @@ def _fixed(*lines: str) -> Callable[[Call, Sequence[Call]], list[str]]:
 
 
 def _dropout_code(prefix: str, param: str) -> Callable[[Call, Sequence[Call]], list[str]]:
-    return lambda call, calls: [f"{prefix}Dropout({param}={_show(call.arg(param))})"]
+    return lambda call, calls: [_dropout_line(prefix, param, call.arg(param), "inverted")]
+
+
+def _dropout_line(prefix: str, param: str, p: float, mode: str) -> str:
+    """``{prefix}Dropout(p=0.3)``, with the mode where it is not inverted."""
+    values: dict[str, Any] = {param: p} if mode == "inverted" else {param: p, "mode": mode}
+    return f"{prefix}Dropout({_kwargs(values)})"
+
+
+def _adapter_dropout(prefix: str, param: str, default: Any = 0.5) -> Component:
+    """``weightlab_dropout(p, mode)``: weightlab's Dropout layer for a framework, which
+    also has the classic mode (training ``x·m``, inference ``x·(1 − p)``)."""
+    return Component(
+        "dropout",
+        ((param, default), ("mode", "inverted")),
+        {param: _UNIT_OPEN, "mode": OneOf(MODES)},
+        f"{prefix}Dropout: inverted or classic dropout (weightlab's layer)",
+        lambda call, calls: [_dropout_line(prefix, param, call.arg(param), call.arg("mode"))],
+    )
 
 
 def _varscale(dist: str, mode: str, scale: Callable[[Mapping[str, Any]], float]) -> Any:
@@ -100,7 +119,7 @@ def _penalty(code: Callable[[Call, Sequence[Call]], list[str]], knob: Knob, what
     )
 
 
-def _decay_step(code: Callable[[Call, Sequence[Call]], list[str]]) -> Component:
+def _decay_step(code: Callable[[Call, Sequence[Call]], list[str]], *, wraps: bool) -> Component:
     return Component(
         "step",
         (("rate", REQUIRED), ("on", "all")),
@@ -108,4 +127,5 @@ def _decay_step(code: Callable[[Call, Sequence[Call]], list[str]]) -> Component:
         "decoupled decay w ← w − lr·rate·w as a separate step",
         code,
         knobs=(_DECAY_STEP,),
+        wraps=wraps,
     )

@@ -24,6 +24,7 @@ from weightlab.interop.translate.shared_terms import (
     _PENALTY_L2,
     _SGD_KNOB,
     _UNIT_OPEN,
+    _adapter_dropout,
     _decay_step,
     _dropout_code,
     _fixed,
@@ -34,6 +35,7 @@ from weightlab.interop.translate.shared_terms import (
     decouples,
 )
 from weightlab.interop.translate.show import _kwargs, _show
+from weightlab.interop.translate.weightlab_terms import _rules_row, _torch_rules
 
 _TORCH_NONLINEARITIES = (
     "linear",
@@ -165,7 +167,7 @@ _TORCH: dict[str, Component] = {
     "penalty_l2": _penalty(
         _torch_penalty, _PENALTY_L2, "weightlab.regularize.l2 (λΣw²) added to the loss"
     ),
-    "decoupled_decay": _decay_step(_torch_decoupled),
+    "decoupled_decay": _decay_step(_torch_decoupled, wraps=True),
     "no_bias_correction": Component(
         "step",
         (),
@@ -174,6 +176,7 @@ _TORCH: dict[str, Component] = {
         _torch_uncorrected,
         sets={"bias_correction": False, "eps_hat": True},
     ),
+    "weightlab_rules": _rules_row("torch", _torch_rules, wraps=True),
     "Dropout": Component(
         "dropout",
         (("p", 0.5),),
@@ -181,6 +184,7 @@ _TORCH: dict[str, Component] = {
         "torch.nn.Dropout (inverted)",
         _dropout_code("torch.nn.", "p"),
     ),
+    "weightlab_dropout": _adapter_dropout("weightlab.regularize.", "p"),
     "Linear": Component(
         "init",
         (),

@@ -11,6 +11,7 @@ from weightlab.interop.translate.components import Call
 from weightlab.interop.translate.meanings import (
     FRAMEWORKS,
     OPTIMIZER_FAMILIES,
+    DropoutMeaning,
     InitMeaning,
     Meaning,
     UpdateMeaning,
@@ -18,9 +19,11 @@ from weightlab.interop.translate.meanings import (
 from weightlab.interop.translate.parse import meaning_of, parse_setting
 from weightlab.interop.translate.plan import (
     _PLANS,
+    _doc,
     _eps_caveat,
     _family,
     _float32_caveat,
+    _plan_weightlab,
     _Render,
     _update_formula,
 )
@@ -30,6 +33,8 @@ from weightlab.interop.translate.plan_init import (
     _init_formula,
     _plan_init,
 )
+from weightlab.interop.translate.weightlab_terms import term_for, term_of
+from weightlab.regularize.registry import Canonical
 
 __all__ = ["Translation", "translate"]
 
@@ -80,10 +85,11 @@ def translate(setting: str, to: str) -> Translation:
     Args:
         setting: ``framework:Name(args)``, several joined by ``+`` for an optimizer with
             penalties, e.g. ``"keras:L2(0.01)"``, ``"torch:AdamW(weight_decay=0.01)"``,
-            ``"keras:Adam(learning_rate=1e-3) + L2(1e-4)"``, ``"mlx:he_normal()"``.
-            :func:`supported` lists the names.
-        to: a framework (``torch``, ``keras``, ``mlx``; ``weightlab`` for initializers),
-            optionally with the optimizer to use: ``torch:sgd``, ``keras:adamw``.
+            ``"keras:Adam(learning_rate=1e-3) + L2(1e-4)"``, ``"mlx:he_normal()"``,
+            ``"weightlab:l2(0.01) + max_norm(3)"``.  :func:`supported` lists the names.
+        to: a framework (``torch``, ``keras``, ``mlx``, ``weightlab``; weightlab for
+            initializers, dropout and settings without an optimizer), optionally with the
+            optimizer to use: ``torch:sgd``, ``keras:adamw``.
 
     Returns:
         A :class:`Translation`.
@@ -110,10 +116,22 @@ def translate(setting: str, to: str) -> Translation:
     r = _Render()
     if isinstance(meaning, UpdateMeaning):
         if framework == "weightlab":
-            raise _bad_target(to, "'torch', 'keras' or 'mlx' for an optimizer or penalty")
-        chosen = _family(meaning, family, to)
-        target_calls = _PLANS[framework](meaning, chosen, r)
-        _eps_caveat(meaning, framework, chosen, r)
+            if family is not None:
+                raise _bad_target(
+                    to, "'weightlab' without an optimizer (its terms go beside yours)"
+                )
+            target_calls = _plan_weightlab(meaning, to)
+        else:
+            chosen = _family(meaning, family, to)
+            target_calls = _PLANS[framework](meaning, chosen, r)
+            if sum(c.component.wraps for c in target_calls) > 1:
+                raise _bad_target(
+                    to,
+                    f"a framework other than {framework!r} for this setting (its decay on "
+                    "biases and its steps would each wrap the optimizer in weightlab's "
+                    "RegularizedOptimizer, which takes one rule)",
+                )
+            _eps_caveat(meaning, framework, chosen, r)
         _float32_caveat([*calls, *target_calls], r)
         formula = _update_formula(meaning, calls, target_calls)
         explanation = _update_explanation(meaning, calls, target_calls, r)
@@ -126,21 +144,13 @@ def translate(setting: str, to: str) -> Translation:
         explanation = _init_explanation(calls, target_calls, r)
     else:
         _no_family(family, to, "dropout")
-        if framework == "weightlab":
-            raise _bad_target(to, "'torch', 'keras' or 'mlx' for dropout")
-        param = "rate" if framework == "keras" else "p"
-        target_calls = [_call(framework, "Dropout", **{param: meaning.p})]
+        target_calls = [_dropout_call(meaning, framework, to)]
         r.tolerance = 0.0
         if framework == "keras" or calls[0].framework == "keras":
             r.caveats.append(
                 "Keras drops only when the layer is called with training=True (fit does)."
             )
-        formula = "training: y = x·m/(1 − p), m ~ Bernoulli(1 − p); evaluation: y = x"
-        explanation = (
-            "All three frameworks use inverted dropout: kept units are scaled by 1/(1 − p) "
-            "during training, so nothing changes at evaluation. Srivastava et al. (2014) "
-            "describe the original form, which instead scales weights by 1 − p at test time."
-        )
+        formula, explanation = _DROPOUT_TEXT[meaning.mode]
     lines = [line for c in target_calls for line in c.component.code(c, target_calls)] + r.extra
     prefix = target_calls[0].framework
     return Translation(
@@ -156,6 +166,37 @@ def translate(setting: str, to: str) -> Translation:
         alternatives=r.alternatives,
         meaning=meaning,
     )
+
+
+_DROPOUT_TEXT = {
+    "inverted": (
+        "training: y = x·m/(1 − p), m ~ Bernoulli(1 − p); evaluation: y = x",
+        "All three frameworks use inverted dropout: kept units are scaled by 1/(1 − p) "
+        "during training, so nothing changes at evaluation. Srivastava et al. (2014) "
+        "describe the original form, which instead scales weights by 1 − p at test time.",
+    ),
+    "classic": (
+        "training: y = x·m, m ~ Bernoulli(1 − p); evaluation: y = x·(1 − p)",
+        "Classic dropout is the original form (Srivastava et al. 2014): kept units pass "
+        "unscaled during training and every unit is scaled by 1 − p at evaluation, which "
+        "gives the same expected output. torch, Keras and MLX build in only inverted "
+        "dropout, so weightlab's Dropout layer for the framework does it (mode='classic').",
+    ),
+}
+
+
+def _dropout_call(m: DropoutMeaning, framework: str, to: str) -> Call:
+    """The framework's own Dropout for inverted dropout, weightlab's layer for classic
+    dropout, and for weightlab the registered term whose canonical meaning it is."""
+    if framework == "weightlab":
+        term = term_for(Canonical(dropout=(m.p, m.mode)))
+        if term is None:
+            raise _bad_target(to, "'torch', 'keras' or 'mlx' for this dropout")
+        return Call("weightlab", term.name, term.params)
+    param = "rate" if framework == "keras" else "p"
+    if m.mode == "inverted":
+        return _call(framework, "Dropout", **{param: m.p})
+    return _call(framework, "weightlab_dropout", **{param: m.p, "mode": m.mode})
 
 
 def _parse_target(to: str) -> tuple[str, str | None]:
@@ -222,9 +263,40 @@ def _update_explanation(
             "Keras keeps its momentum buffer as v ← μv − lr·g, w ← w + v; torch and MLX keep "
             "v ← μv + g, w ← w − lr·v: the same steps for a constant learning rate."
         )
+    parts += _weightlab_explanation(m, source, target)
     if m.optimizer is None:
         parts.append("The source names no optimizer: lr=lr stands for your learning rate.")
     return " ".join(parts + r.notes)
+
+
+_ADAPTERS = {
+    "torch": "weightlab.regularize.RegularizedOptimizer",
+    "weightlab": "weightlab.regularize.RegularizedOptimizer",
+    "keras": "the callback weightlab.keras.WeightRules",
+    "mlx": "weightlab.mlx.RegularizedOptimizer",
+}
+
+
+def _weightlab_explanation(
+    m: UpdateMeaning, source: Sequence[Call], target: Sequence[Call]
+) -> list[str]:
+    """What weightlab's terms in the setting mean, and each step, from the registry's
+    docstrings."""
+    terms = [term_of(c) for c in (*source, *target) if c.framework == "weightlab"]
+    parts = [f"weightlab:{t}: {_doc(str(t))[0]}" for t in terms if str(t) not in m.steps]
+    if terms:
+        parts.append(
+            "weightlab applies its terms to the weights select_params picks (kernels, not biases)."
+        )
+    adapter = _ADAPTERS[target[0].framework]
+    for step in m.steps:
+        rest = _doc(step)[1]
+        parts.append(
+            f"{step} is an update rule no framework has built in: {adapter} applies its "
+            "registered arithmetic (the step in the formula) to the kernels after each "
+            f"optimizer step, so the match is exact.{' ' + rest if rest else ''}"
+        )
+    return parts
 
 
 def _plain(text: str) -> str:
