@@ -16,6 +16,7 @@ from weightlab.report.runs import (
     gap_figure,
     load_runs,
     loss_curves_figure,
+    percent,
     weight_histograms_figure,
 )
 from weightlab.store import Store
@@ -63,10 +64,16 @@ def test_weight_histograms_show_exact_zeros_from_the_runs(store: Store) -> None:
         assert len([p for p in ax.patches if isinstance(p, StepPatch)]) == 2
     l1_zero = l1.final("sparsity_zero")
     assert l1_zero > 0.1 and l2.final("sparsity_zero") == 0.0
-    assert f"l1(0.01) [proximal rule] set {l1_zero:.0%} of weights to exactly zero" in item.caption
+    assert (
+        f"l1(0.01) [proximal rule] set {percent(l1_zero)} of weights to exactly zero"
+        in item.caption
+    )
     assert "l2(0.01) set 0% of weights to exactly zero" in item.caption
+    assert item.caption.endswith("Same model, data, init and seed.")
     notes = [t.get_text() for t in axes[0].texts]
-    assert notes == [f"{l1_zero:.0%} exactly 0"] and len(axes[1].texts) == 0
+    assert notes == [f"{percent(l1_zero)} exactly 0"] and len(axes[1].texts) == 0
+    # Twins: one x range and one y scale for both panels.
+    assert axes[0].get_shared_x_axes().joined(*axes) and axes[0].get_shared_y_axes().joined(*axes)
     # The drawn L1 histogram is the stored one, as fractions.
     stored = l1.histogram("weight", "*")
     drawn = next(p for p in axes[0].patches if isinstance(p, StepPatch) and "l1" in p.get_label())
@@ -104,9 +111,24 @@ def test_init_figures_come_from_stored_diagnostics(store: Store) -> None:
     assert len(hist_fig.axes) == 2 * 2  # 2 schemes x 2 hidden layers
     forward, backward = items["init_variance"].figure.axes
     assert len(forward.get_lines()) == 4 and len(backward.get_lines()) == 2
-    assert (
-        "Symmetric at the end (hidden units identical copies): zeros."
-        in items["init_activations"].caption
+    # The activations' caption prints each scheme's stored Var(φ(z)) as a standard
+    # deviation, first and last hidden layer; zeros gives exactly 0 everywhere.
+    runs = {(r.init, r.seed): r for r in load_runs(store, "story")}
+    layers = runs[("xavier_normal", 0)].diagnostics[0]["layers"]
+    first, last = layers[0]["post_var"] ** 0.5, layers[-2]["post_var"] ** 0.5
+    assert f"zeros 0 → 0; xavier_normal {first:.2g} → {last:.2g}." in (
+        items["init_activations"].caption
+    )
+    texts = [t.get_text() for ax in hist_fig.axes for t in ax.texts if t.get_gid() == "range"]
+    # zeros: tanh(0) = 0 lands in the stored bin [0, 0.05] of the fixed range [-1, 1]
+    # (40 bins); the store keeps no count of exact zeros, so the bound is that bin's edge.
+    assert texts[:2] == ["|a| ≤ 0.05\nsd 0", "|a| ≤ 0.05\nsd 0"]
+    assert texts[2].endswith(f"sd {first:.2g}") and texts[3].endswith(f"sd {last:.2g}")
+    distinct = {r.init: r.final("min_distinct_units_fraction") for r in runs.values()}
+    assert distinct["zeros"] < 0.5 <= distinct["xavier_normal"]
+    assert items["init_loss"].caption.endswith(
+        "Hidden units identical copies at the end (in every seed, fewer than half of some "
+        f"layer distinct): zeros (at most {percent(distinct['zeros'])} distinct)."
     )
 
 
@@ -175,8 +197,10 @@ def test_direct_calls_draw_what_they_are_given() -> None:
 def test_background_figures_join_the_report_with_computed_captions(
     store: Store, tmp_path: Path
 ) -> None:
-    from weightlab.landscape import regularized_path
+    from weightlab.data import load_dataset
+    from weightlab.landscape import l1_first_axis, regularized_path
     from weightlab.report.background import background_figures
+    from weightlab.report.paths import regularization_path, zero_fraction_from
 
     extras = background_figures()
     report = build_report(store, tmp_path / "out", extras=extras)
@@ -184,16 +208,23 @@ def test_background_figures_join_the_report_with_computed_captions(
     # Landscape, paths and framework agreement (Keras and MLX are in the dev install).
     assert len(extras) == 3
     assert "The pictures behind the text" in page and page.count("data:image/png;base64,") == 8
-    lams = np.linspace(0.0, 1.5, 61)
-    first = next(
-        lam
-        for lam, w in zip(lams, regularized_path("quadratic", "l1", lams), strict=True)
-        if 0.0 in tuple(w)
+    # The closed form, not the first point of a λ grid past it (0.275 on a 0.025 grid).
+    lam, weight = l1_first_axis("quadratic")
+    assert weight == 1 and f"first reaches an axis (w₂ exactly 0) at λ = {lam:.3g};" in (
+        extras[0].caption
     )
-    assert f"reaches an axis (a weight exactly 0) at λ = {first:.3g}" in extras[0].caption
-    assert (
-        "ridge keeps every coefficient non-zero at every λ (largest fraction zero: 0%)"
-        in extras[1].caption
+    before, after = regularized_path("quadratic", "l1", [0.99 * lam, 1.01 * lam])
+    assert before[1] != 0 and after[1] == 0
+    # Half the lasso's coefficients are zero from a small λ, not from λ_max (3.62), where
+    # all of them are.
+    data = load_dataset("multicollinear", standardize=False)
+    x, y = data.x_train.double().numpy(), data.y_train.double().numpy()
+    lasso = regularization_path(x - x.mean(axis=0), y - y.mean(), "l1")
+    half = zero_fraction_from(lasso, 0.5)
+    assert half is not None and half < 0.1 * lasso.lambdas[0]
+    assert f"exactly zero at every λ ≥ {half:.3g} (the smallest such λ" in extras[1].caption
+    assert "ridge shrinks the coefficients together and sets no coefficient exactly to zero" in (
+        extras[1].caption
     )
 
 

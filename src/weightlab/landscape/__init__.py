@@ -15,7 +15,8 @@ module           holds
 ``derivatives``  :func:`gradient` and :func:`hessian` (exact or central differences)
 ``arrays``       :data:`~weightlab.landscape.arrays.POINTS`: term arithmetic on numpy points
 ``penalties``    :data:`PENALTIES`, :func:`penalized`, :func:`penalty_value`, :func:`penalty_term`
-``paths``        :func:`regularized_path` (exact for quadratics, proximal Newton)
+``paths``        :func:`regularized_path` (exact for quadratics, proximal Newton),
+                 :func:`l1_first_axis`, :func:`l2_zero_crossings` (closed forms)
 ``descent``      :func:`gd_trajectory` (with the registry's L1 rules)
 ===============  ===========================================================================
 
@@ -38,7 +39,7 @@ from weightlab.landscape.objectives import (
     objective_params,
     resolve_objective,
 )
-from weightlab.landscape.paths import regularized_path
+from weightlab.landscape.paths import l1_first_axis, l2_zero_crossings, regularized_path
 from weightlab.landscape.penalties import PENALTIES, penalized, penalty_term, penalty_value
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "gd_trajectory",
     "gradient",
     "hessian",
+    "l1_first_axis",
+    "l2_zero_crossings",
     "objective",
     "objective_params",
     "penalized",

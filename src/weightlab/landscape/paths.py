@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from weightlab._validate import OneOf, Satisfies, check
+from weightlab._validate import Described, OneOf, Satisfies, check, fail
 from weightlab.landscape.arrays import POINTS
 from weightlab.landscape.derivatives import gradient, hessian
-from weightlab.landscape.objectives import Objective, resolve_objective
+from weightlab.landscape.objectives import OBJECTIVES, Objective, objective, resolve_objective
 from weightlab.landscape.penalties import PENALTIES, penalty_term
 
-__all__ = ["regularized_path"]
+__all__ = ["l1_first_axis", "l2_zero_crossings", "regularized_path"]
 
 Array = npt.NDArray[Any]
 
@@ -139,3 +139,87 @@ def _solve_quadratic(H: Array, b: Array, penalty: str, lam: float) -> Array:
             if f < best_f - tol:
                 best, best_f = v, f
     return best
+
+
+def _quadratic(
+    owner: str, function: str | Objective, params: dict[str, Any]
+) -> tuple[Array, Array]:
+    """``(H, g)`` of ``J = ½wᵀHw − gᵀw + const``, or the standard error for a J that is
+    not quadratic."""
+    obj = resolve_objective(owner, function, params)
+    if obj.quadratic is None:
+        names = [n for n in OBJECTIVES if objective(n).quadratic is not None]
+        expected = "a quadratic objective (" + ", ".join(repr(n) for n in names) + ")"
+        raise fail(owner, "function", expected, Described(repr(obj.name)))
+    H, g = obj.quadratic
+    return np.asarray(H, dtype=float), np.asarray(g, dtype=float)
+
+
+def l1_first_axis(function: str | Objective, **params: Any) -> tuple[float, int]:
+    """``(λ, j)``: the smallest λ ≥ 0 at which the minimizer of ``J + λ(|w₁| + |w₂|)``
+    lies on an axis, and the weight ``j`` (0 for w₁, 1 for w₂) that is exactly 0 there.
+
+    For a quadratic ``J = ½wᵀHw − gᵀw + const`` with minimum ``w* = H⁻¹g``: while both
+    weights are non-zero with signs ``s = sign(w*)``, the optimum solves
+    ``Hw = g − λs``, so it moves on the line ``w(λ) = w* − λH⁻¹s`` and weight ``j``
+    reaches 0 at ``λ_j = w*_j / (H⁻¹s)_j``.  The answer is the smallest positive
+    ``λ_j`` (λ = 0 when ``w*`` already has a zero weight).  For a diagonal ``H`` each
+    weight is soft-thresholded, ``w_j = S(g_j, λ)/H_jj``, and the answer is
+    ``min_j |g_j|``.
+
+    Args:
+        function: a quadratic objective's name (built with ``params``) or an Objective.
+
+    Example:
+        >>> lam, j = l1_first_axis("quadratic", center=(1.5, 0.5), angle=0.0)
+        >>> round(lam, 12), j  # H = diag(1/4, 1), g = (0.375, 0.5): min |g_j|
+        (0.375, 0)
+
+    Tibshirani 1996; Efron, Hastie, Johnstone & Tibshirani 2004 (the piecewise-linear
+    lasso path).
+    """
+    H, g = _quadratic("l1_first_axis", function, params)
+    w = np.linalg.solve(H, g)
+    if np.any(w == 0):
+        return 0.0, int(np.flatnonzero(w == 0)[0])
+    step = np.linalg.solve(H, np.sign(w))
+    with np.errstate(divide="ignore"):
+        lams = np.where(w * step > 0, w / step, np.inf)  # only weights moving toward 0
+    j = int(np.argmin(lams))
+    return float(lams[j]), j
+
+
+def l2_zero_crossings(function: str | Objective, **params: Any) -> list[tuple[float, int]]:
+    """Every ``(λ, j)`` with λ ≥ 0 at which weight ``j`` of the minimizer of
+    ``J + λ(w₁² + w₂²)`` is exactly 0, sorted by λ.
+
+    For a quadratic ``J = ½wᵀHw − gᵀw + const`` the minimizer is
+    ``w(λ) = (H + 2λI)⁻¹g``; in two dimensions weight ``j`` is
+    ``((H_kk + 2λ)g_j − H_jk g_k) / det`` (``k`` the other weight), which is 0 only at
+    ``λ = (H_jk g_k / g_j − H_kk) / 2``: the weight passes through 0 and changes sign
+    there instead of staying on the axis as under L1.  When ``g_j = 0`` and
+    ``H_jk g_k = 0`` the weight is 0 at every λ and is listed once, at λ = 0.  For a
+    diagonal ``H`` with ``g ≠ 0`` the list is empty.
+
+    Args:
+        function: a quadratic objective's name (built with ``params``) or an Objective.
+
+    Example:
+        >>> l2_zero_crossings("quadratic", center=(1.5, 0.5), angle=0.0)
+        []
+        >>> [(round(lam, 6), j) for lam, j in l2_zero_crossings(
+        ...     "quadratic", center=(1.0, 0.1), condition=19.0, angle=45.0)]
+        [(0.00625, 1)]
+
+    Hoerl & Kennard 1970.
+    """
+    H, g = _quadratic("l2_zero_crossings", function, params)
+    out: list[tuple[float, int]] = []
+    for j, k in ((0, 1), (1, 0)):
+        if g[j] != 0:
+            lam = (H[j, k] * g[k] / g[j] - H[k, k]) / 2
+            if lam >= 0:
+                out.append((float(lam), j))
+        elif H[j, k] * g[k] == 0:
+            out.append((0.0, j))
+    return sorted(out)

@@ -45,7 +45,15 @@ from weightlab._validate import (
     fail,
 )
 
-__all__ = ["KINDS", "PathResult", "path_figure", "regularization_path", "zero_points"]
+__all__ = [
+    "KINDS",
+    "PathResult",
+    "path_figure",
+    "regularization_path",
+    "sign_changes",
+    "zero_fraction_from",
+    "zero_points",
+]
 
 Array = npt.NDArray[Any]
 
@@ -288,6 +296,56 @@ def zero_points(result: PathResult) -> list[float | None]:
     return out
 
 
+def zero_fraction_from(result: PathResult, fraction: float = 0.5) -> float | None:
+    """The smallest λ of the path's grid from which at least ``fraction`` of the
+    coefficients are exactly zero: at that λ and at every larger λ of the grid.
+    ``None`` when even the largest λ has fewer.
+
+    Walking the grid down from the largest λ, it is the last λ before the fraction of
+    exactly-zero coefficients first falls below ``fraction``.  On an orthonormal design
+    (``XᵀX/n = I``) the lasso is soft-thresholding of ``b = Xᵀy/n``,
+    ``w_j = sign(b_j)·max(|b_j| − λ, 0)``, so ``k`` coefficients are zero exactly when
+    ``λ ≥`` the ``k``-th smallest ``|b_j|``: the answer is the smallest grid λ at or
+    above that value.
+
+    Example:
+        >>> x = np.eye(4) * 2.0  # XᵀX/n = I
+        >>> y = x @ np.array([3.0, -0.5, 1.0, 0.25])  # b = (3, -0.5, 1, 0.25)
+        >>> result = regularization_path(x, y, "l1", [4.0, 2.0, 0.7, 0.4, 0.1])
+        >>> zero_fraction_from(result, 0.5)  # 2 zeros once λ ≥ 0.5: the grid's 0.7
+        0.7
+    """
+    order = np.argsort(-result.lambdas, kind="stable")  # from the largest λ down
+    enough = result.sparsity[order] >= fraction
+    if not enough[0]:
+        return None
+    last = len(enough) - 1 if enough.all() else int(np.argmin(enough)) - 1
+    return float(result.lambdas[order][last])
+
+
+def sign_changes(result: PathResult) -> list[int]:
+    """The coefficients that take both signs along the path: they pass through zero
+    between two λ of the grid (or at one) instead of staying there.
+
+    Ridge shrinks every coefficient toward zero but, on correlated features, some
+    cross it: with ``XᵀX/n = [[1, ρ], [ρ, 1]]`` and ``b = Xᵀy/n``, coefficient 2 of
+    ``(XᵀX/n + λI)⁻¹b`` is ``((1 + λ)b₂ − ρb₁)/det``, which changes sign at
+    ``λ = ρb₁/b₂ − 1``.  On an orthonormal design ``w = b/(1 + λ)`` never does.
+
+    Example:
+        >>> x = np.sqrt(2) * np.array([[1.0, 0.9], [0.0, np.sqrt(0.19)]])  # ρ = 0.9
+        >>> y = x @ np.array([1.0, -0.1])  # b = (0.91, 0.8): w₂ crosses 0 at λ = 0.02375
+        >>> sign_changes(regularization_path(x, y, "ridge", [1.0, 0.01]))
+        [1]
+    """
+    signs = np.sign(result.coefs)
+    return [
+        j
+        for j in range(result.n_features)
+        if bool(np.any(signs[:, j] > 0)) and bool(np.any(signs[:, j] < 0))
+    ]
+
+
 def _results(value: object) -> bool:
     items = [value] if isinstance(value, PathResult) else value
     if not isinstance(items, (list, tuple)) or not items:
@@ -304,8 +362,9 @@ def path_figure(
 ) -> Figure:
     """Coefficient traces against λ (log scale), one column per result (e.g. lasso, ridge
     and elastic net side by side), with the fraction of exactly-zero coefficients in a
-    second row.  A dot marks where each coefficient becomes zero as λ grows
-    (:func:`zero_points`); ``truth`` draws the true coefficients as dashed lines.
+    second row; each row shares its y axis across the columns.  A dot marks where each
+    coefficient becomes zero as λ grows (:func:`zero_points`); ``truth`` draws the true
+    coefficients as dashed lines.
 
     Example:
         >>> import numpy as np
@@ -333,7 +392,10 @@ def path_figure(
         expected = f"None or {p} finite floats (one per feature)"
         raise fail("path_figure", "truth", expected, Described(f"an array of shape {true.shape}"))
     fig = Figure(figsize=(4.6 * len(items) + 1.6, 6.2), layout="constrained")
-    axes = fig.subplots(2, len(items), squeeze=False, sharex="col", height_ratios=[3, 1])
+    # Columns share λ; rows share their metric's scale, so that the kinds compare.
+    axes = fig.subplots(
+        2, len(items), squeeze=False, sharex="col", sharey="row", height_ratios=[3, 1]
+    )
     for col, result in enumerate(items):
         _draw(axes[0, col], axes[1, col], result, names, true)
     if p <= 20:

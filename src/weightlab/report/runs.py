@@ -26,11 +26,22 @@ from weightlab.store import RunRecord, Store
 __all__ = [
     "FigureItem",
     "RunData",
+    "activations_caption",
+    "best_setting",
+    "collapsed",
+    "finite_mean",
+    "first_and_last_hidden",
+    "gap_caption",
     "gap_figure",
+    "init_loss_caption",
     "load_runs",
     "loss_curves_figure",
+    "percent",
+    "seed_spread",
     "sweep_figures",
+    "variance_caption",
     "weight_histograms_figure",
+    "weights_caption",
 ]
 
 
@@ -115,33 +126,58 @@ def weight_histograms_figure(
 ) -> Figure:
     """Seed 000's figure: one panel per regularized run, its final weight histogram
     (blue) over the unregularized one (red), the fraction of exactly-zero weights marked
-    at 0.  Entries are ``(label, histogram, zero_fraction)``."""
+    at 0.  Entries are ``(label, histogram, zero_fraction)``.
+
+    The panels share both axes: one x range, symmetric around 0 and wide enough for
+    every histogram, and one y scale (fraction of weights per bin), so that the runs
+    compare at a glance."""
     if not others:
         raise fail("weight_histograms_figure", "others", "at least one regularized run", [])
-    fig = Figure(figsize=(5.2 * len(others), 3.8))
-    axes = np.atleast_1d(fig.subplots(1, len(others), squeeze=False)[0])
+    fig = Figure(figsize=(5.2 * len(others), 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(others), squeeze=False, sharex=True, sharey=True)[0])
     base_label, base_hist, base_zero = baseline
     for ax, (label, hist, zero) in zip(axes, others, strict=True):
-        _step_hist(ax, base_hist, "tab:red", f"{base_label} ({base_zero:.0%} exactly 0)")
-        _step_hist(ax, hist, "tab:blue", f"{label} ({zero:.0%} exactly 0)")
+        _step_hist(ax, base_hist, "tab:red", f"{base_label} ({percent(base_zero)} exactly 0)")
+        _step_hist(ax, hist, "tab:blue", f"{label} ({percent(zero)} exactly 0)")
         if zero > 0:
             ax.axvline(0.0, color="tab:blue", linestyle=":", linewidth=1)
             ax.annotate(
-                f"{zero:.0%} exactly 0",
+                f"{percent(zero)} exactly 0",
                 (0.0, 1.0),
                 xycoords=("data", "axes fraction"),
+                xytext=(3, -3),
+                textcoords="offset points",
                 ha="left",
                 va="top",
                 fontsize=8,
                 color="tab:blue",
             )
-        ax.set(xlabel="weight value", ylabel="fraction of weights", title=label)
-        if log_counts:
-            ax.set_yscale("log")
-        ax.legend(fontsize=7)
+        ax.set(xlabel="weight value", title=label)
+        ax.legend(fontsize=7, loc="center right")
+    axes[0].set_ylabel("fraction of weights per bin")
+    widest = max(_half_width(h) for h in (base_hist, *(h for _, h, _ in others)))
+    axes[0].set_xlim(-widest, widest)
+    if log_counts:
+        axes[0].set_yscale("log")
+    else:
+        axes[0].set_ylim(
+            0.0, 1.15 * max(_tallest(h) for h in (base_hist, *(h for _, h, _ in others)))
+        )
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _half_width(hist: Histogram) -> float:
+    """The largest ``|edge|`` of a histogram's range (weights' histograms are symmetric)."""
+    ends = [abs(v) for v in (hist.low, hist.high) if math.isfinite(v)]
+    return max(ends, default=1.0)
+
+
+def _tallest(hist: Histogram) -> float:
+    """The largest fraction of values in one bin."""
+    total = sum(hist.counts)
+    return max(hist.counts, default=0) / total if total else 1.0
 
 
 Curve = tuple[Sequence[int], Sequence[float]]
@@ -266,6 +302,98 @@ def _varied(labels: Sequence[str]) -> tuple[str, list[float]] | None:
 
 
 # ---------------------------------------------------------------------------
+# The numbers captions print, each from one small function.
+
+
+def percent(fraction: float) -> str:
+    """``fraction`` as a whole percentage that never reads 0% or 100% unless it is
+    exactly that: one decimal near the ends, then ``<0.1%`` or ``>99.9%``.
+
+    Example:
+        >>> [percent(f) for f in (0.0, 1.0, 0.654, 0.003, 1e-5, 0.998, 0.99997)]
+        ['0%', '100%', '65%', '0.3%', '<0.1%', '99.8%', '>99.9%']
+    """
+    if not math.isfinite(fraction):
+        return str(fraction)
+    value = 100 * fraction
+    text = f"{value:.0f}%"
+    if text in ("0%", "-0%") and value != 0:
+        text = f"{value:.1f}%" if f"{value:.1f}" != "0.0" else "<0.1%"
+    elif text == "100%" and value != 100:
+        text = f"{value:.1f}%" if f"{value:.1f}" != "100.0" else ">99.9%"
+    return text
+
+
+def finite_mean(values: Sequence[float]) -> float:
+    """The mean of the finite values (a diverged seed's NaN does not hide the others);
+    NaN when none is finite.
+
+    Example:
+        >>> finite_mean([1.0, 2.0, math.nan, 6.0]), finite_mean([math.inf])
+        (3.0, nan)
+    """
+    finite = [v for v in values if math.isfinite(v)]
+    return statistics.fmean(finite) if finite else math.nan
+
+
+def seed_spread(values: Sequence[float]) -> float:
+    """Largest minus smallest of the finite values (0 for one seed; NaN for none).
+
+    Example:
+        >>> seed_spread([0.25, 0.5, 0.75]), seed_spread([2.0])
+        (0.5, 0.0)
+    """
+    finite = [v for v in values if math.isfinite(v)]
+    return max(finite) - min(finite) if finite else math.nan
+
+
+def best_setting(means: Mapping[str, float], *, higher: bool) -> str | None:
+    """The setting with the highest (``higher``) or lowest finite mean; the first one
+    listed among ties; ``None`` when no mean is finite.
+
+    Example:
+        >>> best_setting({"a": 0.5, "b": math.nan, "c": 0.9}, higher=True)
+        'c'
+        >>> best_setting({"a": 0.5, "b": math.nan, "c": 0.9}, higher=False)
+        'a'
+    """
+    finite = {k: v for k, v in means.items() if math.isfinite(v)}
+    if not finite:
+        return None
+    sign = 1.0 if higher else -1.0
+    return max(finite, key=lambda k: sign * finite[k])
+
+
+def first_and_last_hidden(values: Sequence[float]) -> tuple[float, float]:
+    """A per-layer series' values at the first and the last hidden layer: the last
+    entry is the output layer, so the last hidden one is the one before it (a model
+    with one layer gives that layer twice).
+
+    Example:
+        >>> first_and_last_hidden([1.0, 0.5, 0.25, 9.0]), first_and_last_hidden([4.0])
+        ((1.0, 0.25), (4.0, 4.0))
+    """
+    return values[0], values[-2] if len(values) > 1 else values[-1]
+
+
+def collapsed(fractions: Mapping[str, Sequence[float]], below: float = 0.5) -> dict[str, float]:
+    """The settings whose hidden units collapsed into copies in every seed: for each
+    seed, the fewest distinct units of any hidden layer as a fraction of its width is
+    under ``below``.  Maps each such setting to its largest fraction over the seeds.
+
+    Example:
+        >>> collapsed({"zeros": [1 / 16, 1 / 16], "he": [1.0, 1.0], "mixed": [0.1, 0.9]})
+        {'zeros': 0.0625}
+    """
+    out: dict[str, float] = {}
+    for setting, values in fractions.items():
+        finite = [v for v in values if math.isfinite(v)]
+        if finite and max(finite) < below:
+            out[setting] = max(finite)
+    return out
+
+
+# ---------------------------------------------------------------------------
 # A sweep's figures and captions.
 
 
@@ -298,57 +426,138 @@ def _init_figures(runs: list[RunData], sweep: str) -> list[FigureItem]:
             hists[init] = [h for h in found if h is not None]
             depth[init] = {
                 "pre_var": [layer["pre_var"] for layer in layers],
+                "post_var": [layer.get("post_var", math.nan) for layer in layers],
                 "chain": [layer.get("predicted_pre_var_chain", math.nan) for layer in layers],
                 "weight_grad_var": [layer["weight_grad_var"] for layer in layers],
             }
-    score = _score(runs)
-    summary = {
-        init: statistics.fmean(r.final(score) for r in group) for init, group in by_init.items()
-    }
-    symmetric = [
-        init for init, run in first.items() if run.final("min_distinct_units_fraction") < 0.5
-    ]
-    best = max(summary, key=lambda k: summary[k] if score == "val_acc" else -summary[k])
-    caption = f"Best final {score}: {best} ({summary[best]:.3g})."
-    if symmetric:
-        caption += f" Symmetric at the end (hidden units identical copies): {', '.join(symmetric)}."
     if hists:
+        post = {k: v["post_var"] for k, v in depth.items()}
         items.append(
             FigureItem(
                 "init_activations",
                 "Activations per layer at initialization",
-                activation_histograms(hists, sweep),
-                caption,
+                activation_histograms(hists, sweep, variances=post),
+                activations_caption(post, _one({r.seed for r in first.values()})),
             )
-        )
-        spans = {k: v["pre_var"] for k, v in depth.items()}
-        text = "; ".join(
-            f"{k}: Var(z) {_fmt(v[0])} → {_fmt(v[-2] if len(v) > 1 else v[-1])}"
-            for k, v in spans.items()
         )
         items.append(
             FigureItem(
                 "init_variance",
                 "Variance against depth, measured and predicted",
                 variance_vs_depth(depth, sweep),
-                f"First to last hidden layer: {text}.",
+                variance_caption({k: v["pre_var"] for k, v in depth.items()}),
             )
         )
+    score = _score(runs)
     curves = {init: [_curve(r, "train_loss") for r in group] for init, group in by_init.items()}
-    finals = "; ".join(f"{k}: {v:.3g}" for k, v in summary.items())
+    finals = {init: [r.final(score) for r in group] for init, group in by_init.items()}
+    distinct = {
+        init: [r.final("min_distinct_units_fraction") for r in group]
+        for init, group in by_init.items()
+    }
     items.append(
         FigureItem(
             "init_loss",
             "Training loss by initialization",
             loss_curves_figure(curves, title=sweep),
-            f"Final mean {score}: {finals}.",
+            init_loss_caption(score, finals, distinct),
         )
     )
     return items
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.2g}" if math.isfinite(value) else str(value)
+def _one(values: set[int]) -> int | None:
+    return next(iter(values)) if len(values) == 1 else None
+
+
+def activations_caption(variances: Mapping[str, Sequence[float]], seed: int | None) -> str:
+    """The activation-histogram figure's caption: per scheme, the standard deviation
+    of the activations φ(z) at the first and the last hidden layer
+    (:func:`first_and_last_hidden` of the stored variances).
+
+    Example:
+        >>> text = activations_caption({"zeros": [0.0, 0.0, 0.0], "he": [0.64, 0.36, 1.0]}, 0)
+        >>> print(*text.split(", "), sep="\\n")
+        Standard deviation of the activations φ(z) at initialization (seed 0)
+        first → last hidden layer: zeros 0 → 0; he 0.8 → 0.6. Each panel prints its own range.
+    """
+    parts = []
+    for scheme, values in variances.items():
+        first, last = first_and_last_hidden(values)
+        parts.append(f"{scheme} {_sd(first)} → {_sd(last)}")
+    which = f"seed {seed}" if seed is not None else "each scheme's lowest seed"
+    return (
+        f"Standard deviation of the activations φ(z) at initialization ({which}), "
+        f"first → last hidden layer: {'; '.join(parts)}. Each panel prints its own range."
+    )
+
+
+def variance_caption(pre_var: Mapping[str, Sequence[float]]) -> str:
+    """The variance figure's caption: per scheme, Var(z) at the first and the last
+    hidden layer (:func:`first_and_last_hidden`).
+
+    Example:
+        >>> variance_caption({"he": [2.0, 1.9, 2.1, 5.0]})
+        'First to last hidden layer: he: Var(z) 2 → 2.1.'
+    """
+    text = "; ".join(
+        f"{k}: Var(z) {_fmt(a)} → {_fmt(b)}"
+        for k, (a, b) in ((k, first_and_last_hidden(v)) for k, v in pre_var.items())
+    )
+    return f"First to last hidden layer: {text}."
+
+
+def init_loss_caption(
+    score: str,
+    finals: Mapping[str, Sequence[float]],
+    distinct: Mapping[str, Sequence[float]],
+) -> str:
+    """The loss figure's caption: each init's final ``score`` averaged over its seeds
+    (:func:`finite_mean`), the best one (:func:`best_setting`; accuracy higher, MSE
+    lower) and the inits whose hidden units end as copies in every seed
+    (:func:`collapsed`).
+
+    Example:
+        >>> text = init_loss_caption(
+        ...     "val_acc",
+        ...     {"zeros": [0.1, 0.2], "he": [0.9, 0.95]},
+        ...     {"zeros": [0.0625, 0.0625], "he": [1.0, 1.0]},
+        ... )
+        >>> text.split(". ")[:2]
+        ['Final val_acc, mean over seeds: zeros 0.15; he 0.925', 'Best: he']
+        >>> text.split(": ")[-1]
+        'zeros (at most 6% distinct).'
+    """
+    means = {k: finite_mean(v) for k, v in finals.items()}
+    text = f"Final {score}, mean over seeds: " + "; ".join(
+        f"{k} {_fmt(means[k], 3)}" + (f" ({_left_out(v)})" if _left_out(v) else "")
+        for k, v in finals.items()
+    )
+    best = best_setting(means, higher=score.endswith("acc"))
+    text += f". Best: {best}." if best is not None else ". No run has a finite score."
+    copies = collapsed(distinct)
+    if copies:
+        listed = ", ".join(f"{k} (at most {percent(v)} distinct)" for k, v in copies.items())
+        text += (
+            " Hidden units identical copies at the end (in every seed, fewer than half of "
+            f"some layer distinct): {listed}."
+        )
+    return text
+
+
+def _left_out(values: Sequence[float]) -> str:
+    """A note on the seeds a mean leaves out (diverged: not finite), or ``""``."""
+    bad = sum(not math.isfinite(v) for v in values)
+    return f"{bad} of {len(values)} seeds not finite, left out" if bad else ""
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
+
+
+def _sd(variance: float) -> str:
+    """A standard deviation from a variance, two digits."""
+    return f"{math.sqrt(variance):.2g}" if math.isfinite(variance) and variance >= 0 else "nan"
 
 
 WEIGHT_EFFECTS = ("sparsity", "shrinkage", "constraint")
@@ -374,21 +583,22 @@ def _weight_figure(runs: list[RunData], sweep: str) -> list[FigureItem]:
 
     base = pick(by_reg["none"])
     base_hist = base.histogram("weight", "*")
-    entries = []
+    entries, matched = [], []
     for reg, group in by_reg.items():
         if not _shapes_weights(reg):
             continue
-        run = next((r for r in group if r.seed == base.seed and r.init == base.init), pick(group))
+        twin = [r for r in group if r.seed == base.seed and r.init == base.init]
+        run = twin[0] if twin else pick(group)
         hist = run.histogram("weight", "*")
         if hist is not None:
             entries.append((_label(reg), hist, run.final("sparsity_zero")))
+            matched.append(bool(twin))
     if base_hist is None or not entries:
         return []
-    zeros = "; ".join(
-        f"{label} set {zero:.0%} of weights to exactly zero" for label, _, zero in entries
-    )
-    caption = (
-        f"{zeros}; unregularized {base.final('sparsity_zero'):.0%}. Same model, data and seed."
+    caption = weights_caption(
+        [(label, zero) for label, _, zero in entries],
+        base.final("sparsity_zero"),
+        same_seed=all(matched),
     )
     fig = weight_histograms_figure(
         ("none", base_hist, base.final("sparsity_zero")), entries, title=sweep
@@ -398,6 +608,27 @@ def _weight_figure(runs: list[RunData], sweep: str) -> list[FigureItem]:
             "weight_histograms", "Weight histograms: unregularized vs regularized", fig, caption
         )
     ]
+
+
+def weights_caption(zeros: Sequence[tuple[str, float]], baseline: float, *, same_seed: bool) -> str:
+    """The weight-histogram figure's caption: each run's stored fraction of weights
+    exactly zero (:func:`percent`), and whether every run shares the unregularized
+    run's model, data, init and seed.
+
+    Example:
+        >>> text = weights_caption([("l1(0.01)", 0.654), ("l2(0.01)", 0.0)], 0.0, same_seed=True)
+        >>> print(*text.split("; "), sep="\\n")
+        l1(0.01) set 65% of weights to exactly zero
+        l2(0.01) set 0% of weights to exactly zero
+        unregularized 0%. Same model, data, init and seed.
+    """
+    parts = [f"{label} set {percent(zero)} of weights to exactly zero" for label, zero in zeros]
+    same = (
+        "Same model, data, init and seed."
+        if same_seed
+        else "Same model and data; not every run has the unregularized run's init and seed."
+    )
+    return f"{'; '.join(parts)}; unregularized {percent(baseline)}. {same}"
 
 
 def _gap_figure(runs: list[RunData], sweep: str) -> list[FigureItem]:
@@ -411,27 +642,49 @@ def _gap_figure(runs: list[RunData], sweep: str) -> list[FigureItem]:
     }
     finals = {reg: [r.record.final for r in g] for reg, g in by_reg.items()}
     gaps = {reg: [float(f.get("gap", math.nan)) for f in fs] for reg, fs in finals.items()}
-    mean = {reg: statistics.fmean(v) for reg, v in gaps.items()}
-    spread = {reg: max(v) - min(v) for reg, v in gaps.items()}
-    smallest = min(mean, key=lambda k: mean[k])
-    parts = [f"{reg} {mean[reg]:.3g} (seed range {spread[reg]:.2g})" for reg in mean]
-    caption = (
-        f"Final validation − training loss gap, mean over seeds: {'; '.join(parts)}. "
-        f"Smallest: {smallest}."
-    )
-    if "none" in mean and smallest != "none":
-        narrowed = mean["none"] - mean[smallest]
-        caption += f" It narrows the gap by {narrowed:.3g} compared with no regularization."
+    mean = {reg: finite_mean(v) for reg, v in gaps.items()}
+    spread = {reg: seed_spread(v) for reg, v in gaps.items()}
     fig = gap_figure(curves, finals, score=score, title=sweep)
     return [
         FigureItem(
             "generalization_gap",
             "Generalization gap",
             fig,
-            caption,
+            gap_caption(gaps),
             {"gap_mean": mean, "gap_spread": spread},
         )
     ]
+
+
+def gap_caption(gaps: Mapping[str, Sequence[float]]) -> str:
+    """The generalization-gap figure's caption: each setting's final gap averaged over
+    its seeds (:func:`finite_mean`) with the seeds' spread (:func:`seed_spread`), the
+    smallest (:func:`best_setting`) and by how much it beats no regularization.
+
+    Example:
+        >>> text = gap_caption({"none": [3.0, 3.5], "l2(0.01)": [1.0, 1.25]})
+        >>> print(*text.split(": "), sep="\\n")
+        Final validation − training loss gap, mean over seeds
+        none 3.25 (max − min over seeds 0.5); l2(0.01) 1.12 (max − min over seeds 0.25). Smallest
+        l2(0.01). It narrows the gap by 2.12 compared with no regularization.
+        >>> gap_caption({"none": [3.0, math.nan]}).split("mean over seeds: ")[1]
+        'none 3 (max − min over seeds 0; 1 of 2 seeds not finite, left out). Smallest: none.'
+    """
+    mean = {reg: finite_mean(v) for reg, v in gaps.items()}
+    parts = [
+        f"{reg} {_fmt(mean[reg], 3)} (max − min over seeds {_fmt(seed_spread(v))}"
+        + (f"; {_left_out(v)})" if _left_out(v) else ")")
+        for reg, v in gaps.items()
+    ]
+    text = f"Final validation − training loss gap, mean over seeds: {'; '.join(parts)}."
+    smallest = best_setting(mean, higher=False)
+    if smallest is None:
+        return text + " No setting has a finite gap."
+    text += f" Smallest: {smallest}."
+    if "none" in mean and smallest != "none" and math.isfinite(mean["none"]):
+        narrowed = _fmt(mean["none"] - mean[smallest], 3)
+        text += f" It narrows the gap by {narrowed} compared with no regularization."
+    return text
 
 
 def sweep_figures(store: Store, sweep: str) -> list[FigureItem]:
