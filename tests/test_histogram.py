@@ -50,3 +50,10 @@ def test_rows_and_json() -> None:
     h = Histogram(-1.0, 1.0, (1, 2), zeros=1)
     assert HistogramRow.of(3, "weight", "*", h) == (3, "weight", "*", -1.0, 1.0, [1, 2])
     assert h.to_json() == {"low": -1.0, "high": 1.0, "counts": [1, 2], "zeros": 1, "nonfinite": 0}
+
+
+def test_exact_zeros_land_right_of_zero_in_a_symmetric_range() -> None:
+    for m in (0.1, 0.3, 1.7, 123.456, 3e-7):
+        x = torch.tensor([0.0, m, -m], dtype=torch.float32)
+        h = histogram(x, 60, symmetric=True)
+        assert h.counts[30] == 1 and h.counts[0] == 1 and h.counts[59] == 1, m

@@ -83,7 +83,8 @@ def histogram(
     low, high = bounds if bounds is not None else _range(flat, symmetric)
     # bincount over bucket indices (several times faster than histc on CPU), in float64
     # so that even float32's extreme values have a finite width.
-    index = ((flat.double() - low) * (bins / (high - low))).long().clamp_(0, bins - 1)
+    # Dividing before multiplying puts 0 of a symmetric range exactly at bins/2.
+    index = ((flat.double() - low) / (high - low) * bins).long().clamp_(0, bins - 1)
     counts = torch.bincount(index, minlength=bins)
     zeros = int((flat == 0).sum())
     return Histogram(low, high, tuple(int(c) for c in counts.tolist()), zeros, nonfinite)
