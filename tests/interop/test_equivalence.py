@@ -1,14 +1,16 @@
 """Translations checked by running the frameworks: the REFERENCES facts re-measured on
 the installed versions, every optimizer and penalty mapping trained in both frameworks
 (same start, same batches, 20 steps), every registered weightlab regularization term
-trained by weightlab and by its translation into each framework, and every initializer
-and dropout mapping drawn by both frameworks' real initializers and layers."""
+trained by weightlab and by its translation into each framework (and a user's group-lasso
+penalty, registered here), and every initializer and dropout mapping drawn by both
+frameworks' real initializers and layers."""
 
 from __future__ import annotations
 
 import inspect
 import math
 import os
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,7 +39,7 @@ from weightlab.interop.translate import (  # noqa: E402
     translate,
 )
 from weightlab.regularize import REGISTRY as TERMS  # noqa: E402
-from weightlab.regularize import Param, Term, make_term  # noqa: E402
+from weightlab.regularize import STRENGTH, Canonical, Param, Term, make_term, register  # noqa: E402
 
 # Keras' own conversions inside train_on_batch, under NumPy 2 on the torch backend.
 pytestmark = pytest.mark.filterwarnings(
@@ -304,6 +306,25 @@ UPDATE_CASES = [
         "weightlab",
     ),
     ("mlx:decoupled_decay(0.1, on=kernels) + penalty_l1(0.01)", "weightlab"),
+    # a decay on biases beside steps: torch nests two RegularizedOptimizers
+    (
+        "keras:SGD(learning_rate=0.05, momentum=0.9, weight_decay=0.1)"
+        " + weightlab_rules(spec='max_norm(0.5)')",
+        "torch",
+    ),
+    (
+        "mlx:AdamW(learning_rate=0.01, weight_decay=0.1, bias_correction=True)"
+        " + weightlab_rules(spec='max_norm(0.5)')",
+        "torch:adam",
+    ),
+    (
+        "torch:SGD(lr=0.05, momentum=0.9) + decoupled_decay(0.1) + weightlab_rules(spec='max_norm(0.5)')",
+        "keras",
+    ),
+    (
+        "torch:SGD(lr=0.05, momentum=0.9) + decoupled_decay(0.1) + weightlab_rules(spec='max_norm(0.5)')",
+        "mlx",
+    ),
 ]
 
 
@@ -396,6 +417,58 @@ def test_max_norm_translation_is_not_a_no_op(to: str, problems: dict[str, object
     c = trajectory(dropped, problem, lr=SGD_LR)  # type: ignore[arg-type]
     assert max_difference(a, b) <= t.tolerance
     assert max_difference(a, c) > 1000 * t.tolerance
+
+
+def test_torch_s_nested_wrappers_apply_the_decay_and_the_steps() -> None:
+    # Each of the two RegularizedOptimizers changes the path: dropping either is far off.
+    problem = make_problem((4, 5, 3), steps=20, loss="mse", seed=1)
+    both = "torch:SGD(lr=0.05, momentum=0.9) + decoupled_decay(0.1) + weightlab_rules(spec='max_norm(0.5)')"
+    a = trajectory(both, problem)
+    b = trajectory("torch:SGD(lr=0.05, momentum=0.9) + decoupled_decay(0.1)", problem)
+    c = trajectory(
+        "torch:SGD(lr=0.05, momentum=0.9) + weightlab_rules(spec='max_norm(0.5)')", problem
+    )
+    assert min(max_difference(a, b), max_difference(a, c)) > 1000 * EXACT_TOLERANCE
+
+
+def group_lasso(ops: Any, weights: Any, *, strength: Any) -> Any:
+    """Group lasso: λ·Σ_units ‖w_u‖₂, each unit's incoming weights one group, so whole
+    units go to zero together (Yuan & Lin 2006)."""
+    total: Any = 0.0
+    for w in weights:
+        total = total + ops.total(ops.unit_norm(ops.wide(w)))
+    return ops.coef(strength, total) * total
+
+
+@pytest.mark.parametrize("declared", [Canonical(step=True), Canonical()], ids=["step", "none"])
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_a_registered_group_lasso_trains_the_same_in_every_framework(
+    declared: Canonical, loss: str, problems: dict[str, object]
+) -> None:
+    # A user's penalty no framework has: "step" (or no meaning at all) means weightlab's
+    # penalty adapter in each framework, which must train exactly as weightlab does.
+    problem = problems[loss]
+    register("group_lasso", [Param("strength", STRENGTH, example=1e-3)], penalty=group_lasso,
+             canonical=lambda params: declared, effect="sparsity")  # fmt: skip
+    try:
+        for source in (
+            "weightlab:group_lasso(0.05)",
+            "weightlab:group_lasso(0.05) + l2(0.01) + max_norm(0.5)",
+        ):
+            a = trajectory(source, problem, lr=SGD_LR)  # type: ignore[arg-type]
+            assert max_difference(a, [a[0]] * len(a)) > 0.05
+            for to in ("torch", "keras", "mlx", "weightlab"):
+                t = translate(source, to)
+                assert "group_lasso" in t.target_setting
+                b = trajectory(t.target_setting, problem, lr=SGD_LR)  # type: ignore[arg-type]
+                assert max_difference(a, b) <= t.tolerance == EXACT_TOLERANCE
+                assert t.exact
+        # The penalty is not a no-op: plain SGD is far from it.
+        plain = trajectory("torch:SGD(lr=0.05)", problem, lr=SGD_LR)  # type: ignore[arg-type]
+        lasso = trajectory("weightlab:group_lasso(0.05)", problem, lr=SGD_LR)  # type: ignore[arg-type]
+        assert max_difference(lasso, plain) > 1000 * EXACT_TOLERANCE
+    finally:
+        del TERMS["group_lasso"]  # other tests iterate the registry
 
 
 def test_max_norm_at_its_start_value_does_not_bind_on_this_problem() -> None:

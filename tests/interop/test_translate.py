@@ -319,12 +319,12 @@ def test_every_step_rule_renders_with_the_adapter() -> None:
     assert "Loshchilov & Hutter 2019" in t.explanation  # the doc's paper
 
 
-def test_torch_joins_a_kernel_decay_to_the_steps_one_rule_per_optimizer() -> None:
+def test_torch_joins_a_kernel_decay_to_the_steps_in_one_wrapper() -> None:
     t = translate("weightlab:decoupled_decay(0.1) + max_norm(3)", "torch")
     assert t.target_setting == (
         "torch:SGD(lr=lr) + weightlab_rules(spec='decoupled_decay(0.1)+max_norm(3)')"
     )
-    assert "takes one rule" in t.explanation
+    assert "one RegularizedOptimizer applies both (the decay first)" in t.explanation
     k = translate("weightlab:decoupled_decay(0.1) + max_norm(3)", "keras")
     assert k.settings == [
         "optimizer = keras.optimizers.SGD(learning_rate=lr, weight_decay=0.1)",
@@ -351,7 +351,7 @@ def test_classic_dropout_is_weightlab_s_layer_in_every_framework() -> None:
 @pytest.fixture
 def user_terms() -> Iterator[None]:
     """A rule and a penalty registered by a user (removed after the test): the rule
-    declares itself a step, the penalty declares no canonical meaning."""
+    declares itself a step, the penalty declares no canonical meaning at all."""
     rate = TERMS["l2"].params[0].rule
     register("shrink", [Param("rate", rate, example=0.5)], effect="shrinkage",
              rule=lambda ops, prev, new, lr, *, rate: new * (1 - lr * rate),
@@ -373,13 +373,168 @@ def test_a_term_registered_later_translates_without_translator_changes(
     )
     with pytest.raises(ParameterError, match=r"The 'rate' parameter of weightlab:shrink must be"):
         translate("weightlab:shrink(-1)", "keras")
-    message = (
-        r"The 'setting' parameter of translate must be a setting the translator has a meaning "
-        r"for \(weightlab:quartic\(strength=0\.3\) has no update meaning it can write\)\. "
-        r"Got 'weightlab:quartic\(strength=0\.3\)'\."
+    # No meaning at all on an active penalty: weightlab's adapter adds it to the loss.
+    t = translate("weightlab:quartic(0.3)", "torch")
+    assert t.meaning == UpdateMeaning(penalties=("quartic(0.3)",))
+    assert t.target_setting == "torch:SGD(lr=lr) + weightlab_penalty(spec='quartic(0.3)')"
+    assert t.settings[-1] == (
+        "loss = loss + weightlab.regularize.parse_regularization('quartic(0.3)').penalty(weights)"
     )
-    with pytest.raises(ParameterError, match=message):
-        translate("weightlab:quartic(0.3)", "torch")
+    assert t.exact and t.tolerance == EXACT_TOLERANCE
+
+
+def group_lasso(ops: Any, weights: Any, *, strength: Any) -> Any:
+    """Group lasso: λ·Σ_units ‖w_u‖₂, each unit's incoming weights one group, so whole
+    units go to zero together (Yuan & Lin 2006)."""
+    total: Any = 0.0
+    for w in weights:
+        total = total + ops.total(ops.unit_norm(ops.wide(w)))
+    return ops.coef(strength, total) * total
+
+
+@pytest.fixture(params=["step", "none"])
+def lasso(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The README's group lasso, registered as a penalty whose canonical meaning is
+    ``Canonical(step=True)`` ("no framework has it built in"), or no meaning at all;
+    both mean "weightlab's adapter"."""
+    declared = Canonical(step=True) if request.param == "step" else Canonical()
+    register("group_lasso", [Param("strength", TERMS["l2"].params[0].rule, example=1e-3)],
+             penalty=group_lasso, canonical=lambda p: declared, effect="sparsity")  # fmt: skip
+    try:
+        yield
+    finally:
+        del TERMS["group_lasso"]
+
+
+GROUP_LASSO_CODE = {
+    "torch": [
+        "optimizer = torch.optim.SGD(model.parameters(), lr=lr)",
+        "weights = [p for _, p in weightlab.regularize.select_params(model)]",
+        "loss = loss + weightlab.regularize.parse_regularization('group_lasso(0.05)')"
+        ".penalty(weights)",
+    ],
+    "keras": [
+        "optimizer = keras.optimizers.SGD(learning_rate=lr)",
+        "keras.layers.Dense(units, kernel_regularizer=weightlab.keras.Penalty('group_lasso(0.05)'))",
+    ],
+    "mlx": [
+        "optimizer = mlx.optimizers.SGD(learning_rate=lr)",
+        "loss = loss + weightlab.mlx.penalty('group_lasso(0.05)')(model)",
+    ],
+    "weightlab": [
+        "weights = [p for _, p in weightlab.regularize.select_params(model)]",
+        "loss = loss + weightlab.regularize.parse_regularization('group_lasso(0.05)')"
+        ".penalty(weights)",
+    ],
+}
+
+
+@pytest.mark.parametrize("framework", ["torch", "keras", "mlx", "weightlab"])
+def test_a_penalty_no_framework_has_is_weightlab_s_penalty_adapter(
+    lasso: None, framework: str
+) -> None:
+    t = translate("weightlab:group_lasso(0.05)", framework)
+    assert t.meaning == UpdateMeaning(penalties=("group_lasso(0.05)",))
+    assert t.settings == GROUP_LASSO_CODE[framework]
+    adapter = "weightlab_penalty(spec='group_lasso(0.05)')"
+    assert (
+        t.target_setting
+        == {
+            "torch": f"torch:SGD(lr=lr) + {adapter}",
+            "keras": f"keras:SGD(learning_rate=lr) + {adapter}",
+            "mlx": f"mlx:SGD(learning_rate=lr) + {adapter}",
+            "weightlab": "weightlab:group_lasso(strength=0.05)",
+        }[framework]
+    )
+    assert (
+        "penalty group_lasso(0.05), added to the loss, on kernels: Group lasso: "
+        "λ·Σ_units ‖w_u‖₂" in t.formula
+    )
+    assert "source weightlab:group_lasso(0.05) means the penalty group_lasso(0.05)" in t.formula
+    assert "group_lasso(0.05) is a loss term no framework has built in" in t.explanation
+    assert t.exact and t.tolerance == EXACT_TOLERANCE and not t.caveats
+    # The target reads back to the same penalty.
+    assert meaning_of(parse_setting(t.target_setting)).penalties == ("group_lasso(0.05)",)  # type: ignore[union-attr]
+
+
+def test_penalties_combine_with_amounts_and_steps(lasso: None) -> None:
+    source = "weightlab:max_norm(0.5) + group_lasso(0.05) + l2(0.01)"
+    m = UpdateMeaning(
+        coupled=Amount(0.01), steps=("max_norm(0.5)",), penalties=("group_lasso(0.05)",)
+    )
+    torch_ = translate(source, "torch")
+    assert torch_.meaning == m
+    assert torch_.settings == [
+        "optimizer = torch.optim.SGD(weightlab.regularize.param_groups(model, weight_decay=0.01), lr=lr)",
+        "weights = [p for _, p in weightlab.regularize.select_params(model)]",  # once
+        "loss = loss + weightlab.regularize.parse_regularization('group_lasso(0.05)')"
+        ".penalty(weights)",
+        "optimizer = weightlab.regularize.RegularizedOptimizer(optimizer, "
+        "weightlab.regularize.parse_regularization('max_norm(0.5)').rule(), weights)",
+    ]
+    keras_ = translate(source, "keras")
+    assert keras_.settings[1] == (  # one layer line: a Dense takes one kernel regularizer
+        "keras.layers.Dense(units, kernel_regularizer=lambda w: "
+        "keras.regularizers.L2(l2=0.005)(w) + weightlab.keras.Penalty('group_lasso(0.05)')(w))"
+    )
+    assert translate(source, "mlx").settings[2] == (
+        "loss = loss + weightlab.mlx.penalty('group_lasso(0.05)')(model)"
+    )
+    assert translate(source, "weightlab").target_setting == (
+        "weightlab:l2(strength=0.01) + max_norm(max_value=0.5) + group_lasso(strength=0.05)"
+    )
+
+
+def test_penalties_read_back_from_each_framework_s_adapter_setting(lasso: None) -> None:
+    for framework in ("torch", "keras", "mlx"):
+        calls = parse_setting(f"{framework}:weightlab_penalty(spec='group_lasso(0.05)+l2(0.01)')")
+        # A penalty with a canonical amount is that amount; the others are penalties.
+        assert meaning_of(calls) == UpdateMeaning(
+            coupled=Amount(0.01), penalties=("group_lasso(0.05)",)
+        )
+    twice = parse_setting(
+        "torch:SGD() + weightlab_penalty(spec='group_lasso(0.05)') "
+        "+ weightlab_penalty(spec='group_lasso(0.1)')"
+    )
+    with pytest.raises(ParameterError, match=r"a setting with each weightlab penalty at most once"):
+        meaning_of(twice)
+
+
+def test_keras_writes_one_layer_line_for_several_regularizers() -> None:
+    t = translate("keras:L1(0.01) + L2(0.01, on=all)", "keras")
+    assert t.settings[1:] == [
+        "keras.layers.Dense(units, kernel_regularizer=lambda w: keras.regularizers.L1(l1=0.01)(w) "
+        "+ keras.regularizers.L2(l2=0.01)(w), bias_regularizer=keras.regularizers.L2(l2=0.01))"
+    ]
+
+
+def test_torch_nests_a_decay_on_every_weight_inside_the_steps() -> None:
+    # The decay touches biases too, so it cannot join the steps (on kernels): two wrappers.
+    t = translate(
+        "keras:SGD(0.1, momentum=0.9, weight_decay=0.1) + weightlab_rules(spec='max_norm(3)')",
+        "torch",
+    )
+    assert t.target_setting == (
+        "torch:SGD(lr=0.1, momentum=0.9) + decoupled_decay(rate=0.1) "
+        "+ weightlab_rules(spec='max_norm(3)')"
+    )
+    assert t.settings == [
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)",
+        "optimizer = weightlab.regularize.RegularizedOptimizer(optimizer, "
+        "weightlab.regularize.decoupled_decay(0.1), model.parameters())",
+        "weights = [p for _, p in weightlab.regularize.select_params(model)]",
+        "optimizer = weightlab.regularize.RegularizedOptimizer(optimizer, "
+        "weightlab.regularize.parse_regularization('max_norm(3)').rule(), weights)",
+    ]
+    assert "wraps the decay's: each step the decay runs first" in t.explanation
+    assert t.exact
+    # And read back as a source: both wrappers in one torch setting.
+    calls = parse_setting(
+        "torch:SGD() + decoupled_decay(0.1) + weightlab_rules(spec='max_norm(1)')"
+    )
+    assert meaning_of(calls) == UpdateMeaning(
+        optimizer="sgd", lr=0.001, decoupled=Amount(0.1, 0.1), steps=("max_norm(1)",)
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -981,12 +1136,6 @@ BAD = [
         ParameterError,
         r"The 'to' parameter of translate must be 'weightlab' without an optimizer \(its terms go beside yours\)\. Got 'weightlab:sgd'\.",
     ),
-    (
-        "keras:SGD(0.1, momentum=0.9, weight_decay=0.1) + weightlab_rules(spec='max_norm(3)')",
-        "torch",
-        ParameterError,
-        r"The 'to' parameter of translate must be a framework other than 'torch' for this setting \(its decay on biases and its steps would each wrap the optimizer in weightlab's RegularizedOptimizer, which takes one rule\)\. Got 'torch'\.",
-    ),
     # weightlab's terms
     (
         "weightlab:l2(-0.01)",
@@ -1049,10 +1198,16 @@ BAD = [
         r"The 'spec' parameter of mlx:weightlab_rules must be weightlab rule terms \(l1, decoupled_decay, max_norm\) joined by '\+'\. Got 3\.",
     ),
     (
-        "torch:SGD() + decoupled_decay(0.1) + weightlab_rules(spec='max_norm(1)')",
+        "torch:SGD() + weightlab_penalty(spec='max_norm(3)')",
         "keras",
         ParameterError,
-        r"must be a setting without both decoupled_decay\(\) and weightlab_rules\(\) \(each wraps the optimizer in weightlab's RegularizedOptimizer, which takes one rule: write the decay as decoupled_decay\(rate\) inside the spec\)",
+        r"The 'spec' parameter of torch:weightlab_penalty must be penalty terms \(l1, l2, elastic_net\) joined by '\+'\. Got 'max_norm\(3\)', a rule term\.",
+    ),
+    (
+        "keras:weightlab_penalty(spec=0.1)",
+        "torch",
+        ParameterTypeError,
+        r"The 'spec' parameter of keras:weightlab_penalty must be weightlab penalty terms \(l1, l2, elastic_net\) joined by '\+'\. Got 0\.1\.",
     ),
     (
         "torch:weightlab_dropout(0.3, mode=gaussian)",
@@ -1208,3 +1363,13 @@ def test_docs_show_the_real_output(
 ) -> None:
     _, out, err = run(shlex.split(command)[1:], capsys)
     assert out + err == shown
+
+
+def test_docs_group_lasso_example_prints_what_is_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    blocks = re.findall(r"```python\n(.*?)```\n\n```text\n(.*?)```", DOC.read_text("utf-8"), re.S)
+    ((code, shown),) = [(c, s) for c, s in blocks if '"group_lasso"' in c]
+    try:
+        exec(compile(code, str(DOC), "exec"), {})  # registers the README's group lasso
+    finally:
+        TERMS.pop("group_lasso", None)  # other tests iterate the registry
+    assert capsys.readouterr().out == shown

@@ -380,6 +380,64 @@ def test_wrapper_forwards(gen: torch.Generator) -> None:
     assert "RegularizedOptimizer" in repr(opt)
 
 
+def test_a_wrapper_wraps_a_wrapper_inner_rule_first(gen: torch.Generator) -> None:
+    # The inner step (SGD, then its rule) runs, then the outer rule, both reading the
+    # weights from before the step: a decay on every parameter, a cap on the kernel only.
+    layer = _linear(gen)
+    x = torch.randn(4, 3, generator=gen, dtype=F64)
+    inner = RegularizedOptimizer(
+        torch.optim.SGD(layer.parameters(), lr=0.1), decoupled_decay(0.5), layer.parameters()
+    )
+    seen: list[tuple[Tensor, Tensor]] = []
+
+    def cap(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
+        seen.append((prev.clone(), proposed.clone()))
+        return proposed.clamp(-0.2, 0.2)
+
+    opt = RegularizedOptimizer(inner, cap, [layer.weight])
+    w0, b0 = layer.weight.detach().clone(), layer.bias.detach().clone()
+    opt.zero_grad()
+    layer(x).pow(2).sum().backward()
+    gw, gb = layer.weight.grad.clone(), layer.bias.grad.clone()  # type: ignore[union-attr]
+    opt.step()
+    decayed_w = w0 - 0.1 * gw - 0.1 * 0.5 * w0
+    torch.testing.assert_close(seen[0][0], w0)  # prev: before both
+    torch.testing.assert_close(seen[0][1], decayed_w)  # the inner rule already ran
+    torch.testing.assert_close(layer.weight.detach(), decayed_w.clamp(-0.2, 0.2))
+    torch.testing.assert_close(layer.bias.detach(), b0 - 0.1 * gb - 0.1 * 0.5 * b0)  # not capped
+    assert opt.param_groups is inner.optimizer.param_groups
+    assert opt.base is inner.optimizer and inner.base is inner.optimizer
+    assert "RegularizedOptimizer(RegularizedOptimizer(SGD" in repr(opt)
+
+
+def test_nested_wrappers_equal_one_chained_rule(gen: torch.Generator) -> None:
+    # On the same weights, wrapping is chain(inner, outer); state and zero_grad forward.
+    def run(nested: bool) -> tuple[Tensor, dict[str, object]]:
+        torch.manual_seed(0)
+        layer = torch.nn.Linear(3, 2).double()
+        params = list(layer.parameters())
+        adam = torch.optim.Adam(params, lr=0.05)
+        if nested:
+            opt = RegularizedOptimizer(
+                RegularizedOptimizer(adam, decoupled_decay(0.1), params), l1_clip(0.3), params
+            )
+        else:
+            opt = RegularizedOptimizer(adam, chain(decoupled_decay(0.1), l1_clip(0.3)), params)
+        x = torch.linspace(-1, 1, 12, dtype=F64).reshape(4, 3)
+        for _ in range(5):
+            opt.zero_grad()
+            layer(x).pow(2).sum().backward()
+            opt.step()
+        opt.zero_grad()
+        assert all(p.grad is None for p in params)
+        return torch.cat([p.detach().flatten() for p in params]), opt.state_dict()
+
+    nested, state = run(True)
+    chained, expected = run(False)
+    torch.testing.assert_close(nested, chained, rtol=0, atol=0)
+    assert state["param_groups"] == expected["param_groups"]
+
+
 def test_apply_rule_in_place(gen: torch.Generator) -> None:
     p = torch.nn.Parameter(torch.randn(3, generator=gen))
     prev = p.detach().clone()
@@ -442,7 +500,10 @@ def test_wrapper_validation(gen: torch.Generator) -> None:
     w = torch.nn.Parameter(torch.randn(2, generator=gen))
     stray = torch.nn.Parameter(torch.randn(4, 5, generator=gen))
     sgd = torch.optim.SGD([w], lr=0.1)
-    text = "The 'optimizer' parameter of RegularizedOptimizer must be a torch.optim.Optimizer."
+    text = (
+        "The 'optimizer' parameter of RegularizedOptimizer must be a torch.optim.Optimizer or a "
+        "RegularizedOptimizer. Got 'sgd'."
+    )
     with pytest.raises(TypeError, match=msg(text)):
         RegularizedOptimizer("sgd", decoupled_decay(0.1), [w])  # type: ignore[arg-type]
     text = "The 'rule' parameter of RegularizedOptimizer must be a callable"

@@ -164,6 +164,40 @@ def test_bad_arguments_are_named(kwargs: dict, error: str) -> None:
 def test_initializers_are_not_trained() -> None:
     with pytest.raises(ValueError, match=msg("must be an optimizer, penalty or decay setting")):
         agreement_data("keras:GlorotNormal()")
+    with pytest.raises(ValueError, match=msg("must be an optimizer, penalty or decay setting")):
+        agreement_data("weightlab:dropout(0.5)")
+
+
+def test_a_weightlab_setting_is_a_source() -> None:
+    # weightlab trains its own terms (torch and the registry), and is the reference.
+    small = agreement_data("weightlab:max_norm(0.5)", steps=5)
+    assert small.source == "weightlab"
+    assert small.frameworks == ("weightlab", "torch", "keras", "mlx")
+    assert small.settings["weightlab"] == "weightlab:max_norm(0.5)"
+    problem = make_problem(SIZES, steps=5, seed=0)
+    for f in small.others:
+        assert small.settings[f] == translate("weightlab:max_norm(0.5)", f).target_setting
+        assert small.within(f) and small.exact[f]
+    reference = trajectory("weightlab:max_norm(0.5)", problem)
+    assert max_difference(reference, small.trajectories["weightlab"]) == 0.0
+    fig = agreement_figure(small)
+    assert any(line.get_label() == "weightlab" for line in left_axes(fig)[0].get_lines())
+    assert agreement_caption(small).startswith(
+        "weightlab:max_norm(0.5) translated to PyTorch, Keras and MLX"
+    )
+    assert "difference from weightlab over 5 steps" in agreement_caption(small)
+
+
+def test_a_setting_the_figure_cannot_train_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from weightlab.report import agreement
+
+    monkeypatch.setattr(agreement, "AGREEMENT_SOURCES", ("torch", "keras", "weightlab"))
+    error = (
+        "The 'setting' parameter of agreement_data must be a torch, keras or weightlab "
+        "setting. Got 'mlx:SGD(0.1)'."
+    )
+    with pytest.raises(ValueError, match=msg(error)):
+        agreement_data("mlx:SGD(0.1)")
 
 
 # --- the figure --------------------------------------------------------------------------
@@ -345,13 +379,30 @@ def test_cli_svg_with_chosen_frameworks_and_steps(
     assert target.read_text().startswith("<?xml")
 
 
+def test_cli_draws_a_weightlab_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "w.svg"
+    args = ["figure", "agreement", "--setting", "weightlab:max_norm(0.5)", "--steps", "3"]
+    code, out, err = run([*args, "--out", str(target), "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["source"] == "weightlab" and set(payload["frameworks"]) == {
+        "torch",
+        "keras",
+        "mlx",
+    }
+    assert all(row["within_tolerance"] for row in payload["frameworks"].values())
+    assert target.read_text().startswith("<?xml")
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [
         (
             ["--setting", "keras:Bogus(1)"],
             "Error: The 'setting' parameter of agreement_data must be a keras setting, one of: SGD, Adam, "
-            "AdamW, L1, L2, L1L2, no_bias_correction, Dropout, Dense, GlorotNormal, GlorotUniform, "
+            "AdamW, L1, L2, L1L2, no_bias_correction, weightlab_rules, weightlab_penalty, Dropout, weightlab_dropout, Dense, GlorotNormal, GlorotUniform, "
             "HeNormal, HeUniform, LecunNormal, LecunUniform, VarianceScaling. Got 'keras:Bogus(1)'.",
         ),
         (

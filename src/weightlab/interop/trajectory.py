@@ -14,7 +14,11 @@ both on the kernels :func:`~weightlab.regularize.select_params` picks.  A framew
 ``weightlab_rules(spec)`` step trains with weightlab's adapter for it: torch's
 ``RegularizedOptimizer``, Keras' ``WeightRules.from_spec`` (called around each
 ``train_on_batch`` as ``fit`` calls a callback), MLX's ``RegularizedOptimizer`` with the
-spec.
+spec; its ``weightlab_penalty(spec)`` loss term too: the registry's penalty on torch's
+kernels, ``weightlab.keras.Penalty`` as each layer's kernel regularizer (added to the
+setting's L1/L2 where it has them), ``weightlab.mlx.penalty`` on the MLX model.  A torch
+decay step and torch steps each wrap the optimizer in a ``RegularizedOptimizer``, the
+steps' outside the decay's.
 
 The model: ``Linear → tanh → Linear → ...`` with weights in torch's layout (``"0.weight"``
 ``[out, in]``, ``"0.bias"`` ``[out]``, ``"1.weight"``, ...), and a mean-squared-error or
@@ -208,9 +212,9 @@ def _optimizer(calls: Sequence[Call]) -> Call | None:
 
 def _weightlab_terms(calls: Sequence[Call]) -> Regularization:
     """The terms weightlab's own code trains: a weightlab setting's, and the specs of a
-    framework's ``weightlab_rules`` steps."""
+    framework's ``weightlab_rules`` steps and ``weightlab_penalty`` loss terms."""
     parts = [str(make_term(c.name, **dict(c.args))) for c in calls if c.framework == "weightlab"]
-    parts += [c.arg("spec") for c in calls if c.name == "weightlab_rules"]
+    parts += [c.arg("spec") for c in calls if c.name in ("weightlab_rules", "weightlab_penalty")]
     return parse_regularization("+".join(parts)) if parts else Regularization()
 
 
@@ -359,19 +363,38 @@ def _keras_regularizer(keras: ModuleType, l1: float, l2: float) -> Any:
 
 
 def _keras_regularizers(keras: ModuleType, calls: Sequence[Call]) -> tuple[Any, Any]:
-    """Kernel and bias regularizers: the setting's L1/L2 strengths summed per target."""
+    """Kernel and bias regularizers: the setting's L1/L2 strengths summed per target, and
+    on kernels weightlab's ``Penalty`` for each term of its ``weightlab_penalty`` rows."""
     strength = {(target, key): 0.0 for target in ("kernel", "bias") for key in ("l1", "l2")}
     for call in calls:
-        if call.component.kind == "regularizer":
+        if call.component.kind == "regularizer" and call.name != "weightlab_penalty":
             for key in ("l1", "l2"):
                 value = dict(call.args).get(key, 0.0)
                 strength["kernel", key] += value
                 if call.arg("on") == "all":
                     strength["bias", key] += value
-    return (
-        _keras_regularizer(keras, strength["kernel", "l1"], strength["kernel", "l2"]),
-        _keras_regularizer(keras, strength["bias", "l1"], strength["bias", "l2"]),
-    )
+    kernel = _keras_regularizer(keras, strength["kernel", "l1"], strength["kernel", "l2"])
+    specs = [c.arg("spec") for c in calls if c.name == "weightlab_penalty"]
+    if specs:
+        from weightlab.interop.keras import Penalty
+
+        penalties = [Penalty(t) for t in parse_regularization("+".join(specs)).terms]
+        kernel = _added([kernel, *penalties] if kernel is not None else penalties)
+    return kernel, _keras_regularizer(keras, strength["bias", "l1"], strength["bias", "l2"])
+
+
+def _added(regularizers: Sequence[Any]) -> Any:
+    """One regularizer that adds several (a layer takes one per weight)."""
+    if len(regularizers) == 1:
+        return regularizers[0]
+
+    def added(w: Any) -> Any:
+        total = regularizers[0](w)
+        for regularizer in regularizers[1:]:
+            total = total + regularizer(w)
+        return total
+
+    return added
 
 
 def _keras_optimizer(keras: ModuleType, opt_call: Call | None, lr: float) -> Any:
@@ -483,6 +506,7 @@ def _mlx(calls: Sequence[Call], problem: Problem, lr: float) -> list[Weights]:
         from weightlab.interop.mlx import RegularizedOptimizer as MLXRegularizedOptimizer
 
         optimizer = MLXRegularizedOptimizer(optimizer, "+".join(specs))
+    own_penalties = _mlx_penalties(calls)
     penalties = [
         (mx.abs if c.name == "penalty_l1" else mx.square, c.arg("strength"), c.arg("on"))
         for c in calls
@@ -501,6 +525,8 @@ def _mlx(calls: Sequence[Call], problem: Problem, lr: float) -> list[Weights]:
                 loss = loss + s * mx.sum(op(layer.weight))
                 if on == "all":
                     loss = loss + s * mx.sum(op(layer.bias))
+        for fn in own_penalties:
+            loss = loss + fn(model)
         return loss
 
     value_and_grad = mnn.value_and_grad(model, loss_fn)
@@ -525,6 +551,17 @@ def _mlx(calls: Sequence[Call], problem: Problem, lr: float) -> list[Weights]:
         mx.eval(model.parameters(), optimizer.state)
         path.append(weights())
     return path
+
+
+def _mlx_penalties(calls: Sequence[Call]) -> list[Callable[[Any], Any]]:
+    """weightlab's ``penalty`` for each term of the setting's ``weightlab_penalty`` rows
+    (each takes the model and sums over its weights)."""
+    specs = [c.arg("spec") for c in calls if c.name == "weightlab_penalty"]
+    if not specs:
+        return []
+    from weightlab.interop.mlx import penalty
+
+    return [penalty(t) for t in parse_regularization("+".join(specs)).terms]
 
 
 _TRAINERS: dict[str, Callable[[Sequence[Call], Problem, float], list[Weights]]] = {

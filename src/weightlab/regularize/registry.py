@@ -124,9 +124,16 @@ class Canonical:
     - ``coupled``: ``g ← g + c·w`` (the loss term ``(c/2)·Σw²``);
     - ``decoupled``: ``w ← w − lr·d·w`` beside the optimizer's step;
     - ``dropout``: ``(p, mode)`` of a dropout layer after each hidden activation;
-    - ``step``: the term is an update rule no framework has built in; the translator
-      writes it with weightlab's adapter for the target framework.
+    - ``step``: the term does something no framework has built in, which the translator
+      writes with weightlab's adapter for the target framework, by the term's kind: a
+      rule term is an update rule after each optimizer step (torch's and MLX's
+      ``RegularizedOptimizer``, Keras' ``WeightRules.from_spec``), a penalty term a loss
+      term (torch's ``parse_regularization(spec).penalty(weights)``, Keras'
+      ``weightlab.keras.Penalty(spec)``, MLX's ``weightlab.mlx.penalty(spec)``), such as
+      a group lasso ``λ·Σ_units ‖w_u‖₂``.
 
+    An active rule or penalty whose meaning is ``Canonical()`` (none declared) is read
+    as ``step``: whatever it does, weightlab's adapter runs its registered arithmetic.
     weightlab applies every term to the weights :func:`select_params` picks (kernels,
     not biases).
     """

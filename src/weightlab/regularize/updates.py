@@ -49,7 +49,6 @@ _TABLE = {
     "strength": STRENGTH,
     "lr_scaled": Instance((bool,), "a bool"),
     "rule": OneOf(L1_RULES),
-    "optimizer": Instance((torch.optim.Optimizer,), "a torch.optim.Optimizer"),
 }
 
 
@@ -175,31 +174,41 @@ class RegularizedOptimizer:
     ``step``: snapshot the selected weights, run ``optimizer.step(closure)``, then replace
     each selected ``p`` that has a gradient (``p.grad is not None``) by
     ``rule(prev, p, lr)`` with ``lr`` read from ``p``'s param group at that moment (so
-    learning-rate schedulers on ``.optimizer`` apply).  Weights without a gradient (unused
+    learning-rate schedulers on :attr:`base` apply).  Weights without a gradient (unused
     in the loss, or frozen) are left alone, as torch optimizers leave them.
 
+    ``optimizer`` may itself be a ``RegularizedOptimizer``: its step (its optimizer's
+    step, then its rule on its weights) runs first, then this rule on these weights, with
+    ``prev`` the weights from before both.  Two rules on the same weights therefore run as
+    ``chain(inner, outer)``; wrapping lets them touch different weights (a decay on every
+    parameter, a norm constraint on the kernels only).
+
     Args:
-        optimizer: any ``torch.optim.Optimizer``.
+        optimizer: any ``torch.optim.Optimizer``, or a ``RegularizedOptimizer``.
         rule: a :data:`WeightRule`, e.g. ``chain(decoupled_decay(1e-2), l1_clip(1e-4))``.
         params: the weights the rule applies to; each must be in one of the optimizer's
             param groups (e.g. ``[p for _, p in select_params(model)]``).
 
     Example:
         >>> model = torch.nn.Linear(3, 1)
-        >>> opt = RegularizedOptimizer(
-        ...     torch.optim.SGD(model.parameters(), lr=0.1), l1_proximal(1e-3), [model.weight])
-        >>> sched = torch.optim.lr_scheduler.StepLR(opt.optimizer, step_size=10)
+        >>> sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> opt = RegularizedOptimizer(sgd, decoupled_decay(0.01), model.parameters())
+        >>> opt = RegularizedOptimizer(opt, l1_proximal(1e-3), [model.weight])  # kernels only
+        >>> sched = torch.optim.lr_scheduler.StepLR(opt.base, step_size=10)
 
     Loshchilov & Hutter 2019 (decoupled decay as a separate step).
     """
 
     def __init__(
-        self, optimizer: torch.optim.Optimizer, rule: WeightRule, params: Iterable[Tensor]
+        self,
+        optimizer: torch.optim.Optimizer | RegularizedOptimizer,
+        rule: WeightRule,
+        params: Iterable[Tensor],
     ) -> None:
         check(
             "RegularizedOptimizer",
             {"optimizer": optimizer, "rule": rule},
-            {"optimizer": _TABLE["optimizer"], "rule": _CALLABLE},
+            {"optimizer": _WRAPPABLE, "rule": _CALLABLE},
         )
         self.optimizer = optimizer
         self.rule = rule
@@ -207,7 +216,8 @@ class RegularizedOptimizer:
         self._groups = _group_indices(optimizer, self.params)
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        """One optimizer step, then the rule; returns what ``optimizer.step`` returned."""
+        """One optimizer step (with an inner ``RegularizedOptimizer``: its step and its
+        rule), then the rule; returns what ``optimizer.step`` returned."""
         prev = [p.detach().clone() for p in self.params]
         loss = self.optimizer.step(closure)
         # Gradients are read after the step: a closure may be what computes them.
@@ -221,6 +231,12 @@ class RegularizedOptimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forwarded to the wrapped optimizer."""
         self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    @property
+    def base(self) -> torch.optim.Optimizer:
+        """The torch optimizer inside every wrapper (what learning-rate schedulers take)."""
+        inner = self.optimizer
+        return inner.base if isinstance(inner, RegularizedOptimizer) else inner
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:
@@ -239,6 +255,12 @@ class RegularizedOptimizer:
         return f"RegularizedOptimizer({self.optimizer!r}, params={len(self.params)})"
 
 
+_WRAPPABLE = Instance(
+    (torch.optim.Optimizer, RegularizedOptimizer),
+    "a torch.optim.Optimizer or a RegularizedOptimizer",
+)
+
+
 def _identity(prev: Tensor, proposed: Tensor, lr: float) -> Tensor:
     return proposed
 
@@ -255,7 +277,9 @@ def _unique(params: list[Tensor]) -> list[Tensor]:
     return list({id(p): p for p in params}.values())
 
 
-def _group_indices(optimizer: torch.optim.Optimizer, params: list[Tensor]) -> list[int]:
+def _group_indices(
+    optimizer: torch.optim.Optimizer | RegularizedOptimizer, params: list[Tensor]
+) -> list[int]:
     where = {id(p): g for g, group in enumerate(optimizer.param_groups) for p in group["params"]}
     missing = [i for i, p in enumerate(params) if id(p) not in where]
     if missing:

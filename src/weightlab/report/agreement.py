@@ -3,7 +3,10 @@
 A setting written in one framework (``"keras:SGD(learning_rate=0.1) + L2(0.01)"``) is
 translated into each other framework (:func:`weightlab.interop.translate.translate`), and
 every framework trains the same model from the same initial weights on the same batches
-in the same order (:func:`weightlab.interop.trajectory.trajectory`).  The figure overlays
+in the same order (:func:`weightlab.interop.trajectory.trajectory`).  A weightlab setting
+(``"weightlab:max_norm(0.5)"``, a term of your own) is a source too: weightlab trains it
+with its own code (torch and the registry's arithmetic), and its translations into torch,
+Keras and MLX are measured against that.  The figure overlays
 a few weights' trajectories and draws, per step, the largest weight difference from the
 source framework against the tolerance each translation states.
 
@@ -36,6 +39,7 @@ from weightlab.interop.translate import parse_setting, translate
 
 __all__ = [
     "AGREEMENT_FRAMEWORKS",
+    "AGREEMENT_SOURCES",
     "AgreementData",
     "agreement_caption",
     "agreement_data",
@@ -45,14 +49,31 @@ __all__ = [
 ]
 
 AGREEMENT_FRAMEWORKS: tuple[str, ...] = ("torch", "keras", "mlx")
-NAMES: Mapping[str, str] = {"torch": "PyTorch", "keras": "Keras", "mlx": "MLX"}
+"""The frameworks a setting is translated into and trained in."""
+AGREEMENT_SOURCES: tuple[str, ...] = (*AGREEMENT_FRAMEWORKS, "weightlab")
+"""The frameworks a setting may be written in: those, and weightlab's own terms."""
+NAMES: Mapping[str, str] = {
+    "torch": "PyTorch",
+    "keras": "Keras",
+    "mlx": "MLX",
+    "weightlab": "weightlab",
+}
 SIZES: tuple[int, ...] = (4, 5, 3)
 """The model's layer widths: input, tanh hidden layer, output."""
 
 # One line style per framework, the same in every panel: a wide pale solid line under a
 # dashed line with circles under a dotted line with crosses, markers on alternate steps,
-# so that lines lying on top of each other all stay visible.
+# so that lines lying on top of each other all stay visible; weightlab (a source only) is
+# a dash-dotted line with squares on every third step.
 _STYLES: Mapping[str, Mapping[str, Any]] = {
+    "weightlab": {
+        "linestyle": "-.",
+        "linewidth": 1.2,
+        "marker": "s",
+        "markersize": 4,
+        "markerfacecolor": "none",
+        "markevery": (0, 3),
+    },
     "torch": {"linestyle": "-", "linewidth": 4.0, "alpha": 0.35},
     "keras": {
         "linestyle": "--",
@@ -195,7 +216,9 @@ def agreement_data(
 
     Args:
         setting: an optimizer and/or penalties as :func:`weightlab.interop.translate.
-            translate` reads them, e.g. ``"keras:SGD(learning_rate=0.1) + L2(0.01)"``.
+            translate` reads them, e.g. ``"keras:SGD(learning_rate=0.1) + L2(0.01)"``,
+            or weightlab's terms, e.g. ``"weightlab:max_norm(0.5)"`` (trained with
+            weightlab's own code, and plain SGD at ``lr``).
         frameworks: the frameworks to train in (``"torch"``, ``"keras"``, ``"mlx"``).
             The setting's own framework is the reference and is always trained; at
             least one other is needed.
@@ -251,8 +274,9 @@ def _source_framework(setting: str) -> str:
         expected = "an optimizer, penalty or decay setting (not an initializer or dropout)"
         raise fail("agreement_data", "setting", expected, setting)
     framework = calls[0].framework
-    if framework not in AGREEMENT_FRAMEWORKS:
-        raise fail("agreement_data", "setting", "a torch, keras or mlx setting", setting)
+    if framework not in AGREEMENT_SOURCES:
+        names = ", ".join(AGREEMENT_SOURCES[:-1]) + f" or {AGREEMENT_SOURCES[-1]}"
+        raise fail("agreement_data", "setting", f"a {names} setting", setting)
     return framework
 
 

@@ -12,7 +12,10 @@ regularization spec (``weightlab:l2(0.01) + decoupled_decay(0.1)``,
 ``weightlab:dropout(0.5)``).  A term's meaning is its
 :meth:`~weightlab.regularize.Term.canonical`; weightlab settings name no optimizer (its
 terms go beside yours), so penalties and rules combine with ``+`` and dropout stands
-alone, as in the other frameworks.
+alone, as in the other frameworks.  ``Canonical(step=True)`` means "no framework has it
+built in": a rule term is then one of the ``steps`` below, a penalty term one of the
+``penalties``.  An active rule or penalty that declares no meaning (``Canonical()``) is
+read the same way, so a term of your own translates without declaring anything.
 
 Meanings
 --------
@@ -32,7 +35,16 @@ Meanings
   registry writes them.  Every target writes them with weightlab's adapter for that
   framework, one ``weightlab_rules(spec)`` setting: torch's and MLX's
   ``RegularizedOptimizer``, Keras' ``WeightRules.from_spec`` callback; a term's own
-  framework code (its registry entry's ``native``) is listed as an alternative.
+  framework code (its registry entry's ``native``) is listed as an alternative.  In
+  torch a decoupled decay on the kernels joins the steps' rule; one that touches biases
+  too is its own ``RegularizedOptimizer``, which the steps' wraps (the decay runs first).
+- ``penalties``: weightlab penalty terms no framework has built in (a group lasso
+  ``λ·Σ_units ‖w_u‖₂`` registered in your code), added to the loss over the kernels
+  by weightlab's adapter, one ``weightlab_penalty(spec)`` setting: torch's
+  ``loss = loss + weightlab.regularize.parse_regularization(spec).penalty(weights)``
+  with ``weights = [p for _, p in select_params(model)]``, Keras'
+  ``kernel_regularizer=weightlab.keras.Penalty(spec)``, MLX's
+  ``loss = loss + weightlab.mlx.penalty(spec)(model)``.
 - the optimizer: SGD with momentum ``μ`` (``v ← μv + g``, ``w ← w − lr·v``) or Adam
   (Kingma & Ba 2015) with its ε placement: torch and MLX with ``bias_correction=True``
   add ε to ``√v̂``; Keras adds ``ε̂`` to ``√v`` (``lr·m̂/(√v̂ + ε̂/√(1 − β₂ᵗ))``); MLX by

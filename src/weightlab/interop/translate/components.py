@@ -54,14 +54,12 @@ class Component:
     sets: Mapping[str, Any] = field(default_factory=dict)
     eps_hat: bool = False
     init: Callable[[Mapping[str, Any]], InitMeaning] | None = None
-    wraps: bool = False
-    """The code wraps the optimizer in weightlab's ``RegularizedOptimizer``, which takes
-    one rule: a setting has at most one such row."""
     meaning: Callable[[Mapping[str, Any]], Meaning | None] | None = None
     """For rows whose arguments are not knobs (weightlab's registered terms, and the
-    steps written with weightlab's adapters): the row's meaning from its arguments, an
-    :class:`UpdateMeaning` part added to the others' or a :class:`DropoutMeaning`;
-    None where the arguments have no meaning the translator can write."""
+    steps and penalties written with weightlab's adapters): the row's meaning from its
+    arguments, an :class:`UpdateMeaning` part added to the others' or a
+    :class:`DropoutMeaning`; None where the arguments have no meaning the translator can
+    write."""
 
     def default(self, name: str) -> Any:
         return dict(self.params)[name]

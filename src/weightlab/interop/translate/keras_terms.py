@@ -22,7 +22,8 @@ from weightlab.interop.translate.shared_terms import (
     _optimizer_of,
 )
 from weightlab.interop.translate.show import _kwargs, _show
-from weightlab.interop.translate.weightlab_terms import _rules_row
+from weightlab.interop.translate.weightlab_terms import _penalty_row, _rules_row
+from weightlab.regularize.registry import parse_regularization
 
 
 def _keras_optimizer(call: Call, calls: Sequence[Call]) -> list[str]:
@@ -33,9 +34,30 @@ def _keras_optimizer(call: Call, calls: Sequence[Call]) -> list[str]:
 
 
 def _keras_regularizer(call: Call, calls: Sequence[Call]) -> list[str]:
-    reg = f"keras.regularizers.{call.name}({_kwargs(call.changed(), ['on'])})"
-    bias = f", bias_regularizer={reg}" if call.arg("on") == "all" else ""
-    return [f"keras.layers.Dense(units, kernel_regularizer={reg}{bias})"]
+    """One layer line for every regularizer of the setting (a layer takes one kernel and
+    one bias regularizer: several are added in a function), written by the first."""
+    regs = [c for c in calls if c.component.kind == "regularizer"]
+    if call is not regs[0]:
+        return []
+    kernel: list[str] = []
+    bias: list[str] = []
+    for c in regs:
+        if c.name == "weightlab_penalty":
+            spec = parse_regularization(c.arg("spec"))
+            kernel += [f"weightlab.keras.Penalty({str(t)!r})" for t in spec.terms]
+            continue
+        reg = f"keras.regularizers.{c.name}({_kwargs(c.changed(), ['on'])})"
+        kernel.append(reg)
+        bias += [reg] if c.arg("on") == "all" else []
+    args = f"kernel_regularizer={_added(kernel)}"
+    args += f", bias_regularizer={_added(bias)}" if bias else ""
+    return [f"keras.layers.Dense(units, {args})"]
+
+
+def _added(regularizers: Sequence[str]) -> str:
+    if len(regularizers) == 1:
+        return regularizers[0]
+    return "lambda w: " + " + ".join(f"{r}(w)" for r in regularizers)
 
 
 def _keras_uncorrected(call: Call, calls: Sequence[Call]) -> list[str]:
@@ -166,7 +188,8 @@ _KERAS: dict[str, Component] = {
         _keras_uncorrected,
         sets={"bias_correction": False, "eps_hat": True},
     ),
-    "weightlab_rules": _rules_row("keras", _keras_rules, wraps=False),
+    "weightlab_rules": _rules_row("keras", _keras_rules),
+    "weightlab_penalty": _penalty_row("keras", _keras_regularizer),
     "Dropout": Component(
         "dropout",
         (("rate", REQUIRED),),

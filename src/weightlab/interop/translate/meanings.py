@@ -89,6 +89,7 @@ class UpdateMeaning:
     decoupled: Amount = Amount()
     l1: Amount = Amount()
     steps: tuple[str, ...] = ()  # weightlab rule terms no framework has built in
+    penalties: tuple[str, ...] = ()  # weightlab loss terms no framework has built in
     kind: str = "update"
 
     def term(self, name: str) -> Amount:
@@ -96,14 +97,15 @@ class UpdateMeaning:
         return amount
 
     def __add__(self, other: UpdateMeaning) -> UpdateMeaning:
-        """The terms of ``other`` added to these (amounts summed, steps appended); the
-        optimizer fields stay ``self``'s."""
+        """The terms of ``other`` added to these (amounts summed, steps and penalties
+        appended); the optimizer fields stay ``self``'s."""
         return replace(
             self,
             coupled=self.coupled + other.coupled,
             decoupled=self.decoupled + other.decoupled,
             l1=self.l1 + other.l1,
             steps=self.steps + other.steps,
+            penalties=self.penalties + other.penalties,
         )
 
 

@@ -29,7 +29,8 @@ from weightlab.interop.translate.shared_terms import (
     _varscale,
 )
 from weightlab.interop.translate.show import _kwargs, _show
-from weightlab.interop.translate.weightlab_terms import _rules_row
+from weightlab.interop.translate.weightlab_terms import _penalty_row, _rules_row
+from weightlab.regularize.registry import parse_regularization
 
 
 def _mlx_optimizer(call: Call, calls: Sequence[Call]) -> list[str]:
@@ -57,6 +58,13 @@ def _mlx_decoupled(call: Call, calls: Sequence[Call]) -> list[str]:
 
 def _mlx_rules(call: Call, calls: Sequence[Call]) -> list[str]:
     return [f"optimizer = weightlab.mlx.RegularizedOptimizer(optimizer, {call.arg('spec')!r})"]
+
+
+def _mlx_weightlab_penalty(call: Call, calls: Sequence[Call]) -> list[str]:
+    terms = parse_regularization(call.arg("spec")).terms
+    return [
+        "loss = loss + " + " + ".join(f"weightlab.mlx.penalty({str(t)!r})(model)" for t in terms)
+    ]
 
 
 def _mlx_variance_scaling(call: Call, calls: Sequence[Call]) -> list[str]:
@@ -127,8 +135,9 @@ _MLX: dict[str, Component] = {
     ),
     "penalty_l1": _penalty(_mlx_penalty, _PENALTY_L1, "λΣ|w| added to the loss"),
     "penalty_l2": _penalty(_mlx_penalty, _PENALTY_L2, "λΣw² added to the loss"),
-    "decoupled_decay": _decay_step(_mlx_decoupled, wraps=False),
-    "weightlab_rules": _rules_row("mlx", _mlx_rules, wraps=True),
+    "decoupled_decay": _decay_step(_mlx_decoupled),
+    "weightlab_rules": _rules_row("mlx", _mlx_rules),
+    "weightlab_penalty": _penalty_row("mlx", _mlx_weightlab_penalty),
     "Dropout": Component(
         "dropout",
         (("p", 0.5),),

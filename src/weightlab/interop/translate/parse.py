@@ -167,14 +167,6 @@ def _check_combination(calls: list[Call], text: str, owner: str, param: str) -> 
         )
     if kinds.count("optimizer") > 1:
         raise fail(owner, param, "a setting with at most one optimizer", text)
-    if sum(c.component.wraps for c in calls) > 1:
-        wrapping = " and ".join(f"{c.name}()" for c in calls if c.component.wraps)
-        expected = (
-            f"a setting without both {wrapping} (each wraps the optimizer in weightlab's "
-            "RegularizedOptimizer, which takes one rule: write the decay as "
-            "decoupled_decay(rate) inside the spec)"
-        )
-        raise fail(owner, param, expected, text)
     names = [c.name for c in calls if c.framework == "weightlab"]
     if len(set(names)) != len(names):
         raise fail(owner, param, "a setting naming each weightlab term at most once", text)
@@ -204,7 +196,11 @@ def meaning_of(calls: Sequence[Call], owner: str = "translate", param: str = "se
     for call in calls:
         meaning = _add(meaning, call, owner, param)
     if meaning.steps:
-        meaning = replace(meaning, steps=_normalized(meaning.steps, calls, owner, param))
+        steps = _normalized(meaning.steps, "step", calls, owner, param)
+        meaning = replace(meaning, steps=steps)
+    if meaning.penalties:
+        penalties = _normalized(meaning.penalties, "penalty", calls, owner, param)
+        meaning = replace(meaning, penalties=penalties)
     for term in ("coupled", "decoupled", "l1"):
         amount = meaning.term(term)
         if amount and amount.bias not in (0.0, amount.kernel):
@@ -242,14 +238,16 @@ def _text(call: Call) -> str:
 
 
 def _normalized(
-    steps: tuple[str, ...], calls: Sequence[Call], owner: str, param: str
+    terms: tuple[str, ...], what: str, calls: Sequence[Call], owner: str, param: str
 ) -> tuple[str, ...]:
-    """Steps as the registry prints them, in its order, each term at most once."""
+    """Steps or penalties as the registry prints them, in its order, each term at most
+    once."""
     try:
-        return tuple(str(t) for t in parse_regularization("+".join(steps)))
+        return tuple(str(t) for t in parse_regularization("+".join(terms)))
     except ValueError:
         text = f"{calls[0].framework}:" + " + ".join(c.spec(False) for c in calls)
-        raise fail(owner, param, "a setting with each weightlab step at most once", text) from None
+        expected = f"a setting with each weightlab {what} at most once"
+        raise fail(owner, param, expected, text) from None
 
 
 def _add(meaning: UpdateMeaning, call: Call, owner: str, param: str) -> UpdateMeaning:

@@ -20,7 +20,7 @@ from weightlab.interop.translate.meanings import (
 )
 from weightlab.interop.translate.show import _clean, _show
 from weightlab.interop.translate.vocabulary import COMPONENTS
-from weightlab.interop.translate.weightlab_terms import steps_spec, term_for, term_of
+from weightlab.interop.translate.weightlab_terms import spec_of, term_for, term_of
 from weightlab.regularize.registry import Canonical, parse_regularization, parse_term
 
 
@@ -114,8 +114,9 @@ def _plan_torch(m: UpdateMeaning, family: str, r: _Render) -> list[Call]:
     if decay is not None:  # one RegularizedOptimizer: the decay becomes a step
         steps = (str(decay), *steps)
         r.notes.append(
-            "torch's RegularizedOptimizer takes one rule, so the decoupled decay joins the "
-            f"steps as {decay}, the term whose meaning is w ← w − lr·d·w."
+            f"The decoupled decay on the kernels joins the steps as {decay}, the term whose "
+            "meaning is w ← w − lr·d·w, so one RegularizedOptimizer applies both (the decay "
+            "first)."
         )
     elif decoupled:
         calls.append(_fill("torch", "decoupled_decay", m, {"decoupled": decoupled}))
@@ -123,10 +124,16 @@ def _plan_torch(m: UpdateMeaning, family: str, r: _Render) -> list[Call]:
             "torch has no decoupled decay for this optimizer; weightlab's RegularizedOptimizer "
             "applies w ← w − lr·d·w beside its step."
         )
+        if steps:
+            r.notes.append(
+                "The steps' RegularizedOptimizer wraps the decay's: each step the decay "
+                "runs first (on every weight it names), then the steps (on the kernels)."
+            )
     if not m.bias_correction:
         calls.append(Call("torch", "no_bias_correction", ()))
     if m.l1:
         calls.append(_fill("torch", "penalty_l1", m, {"l1": m.l1}))
+    calls += _plan_penalties(m, "torch", r)
     return calls + _plan_steps(replace(m, steps=steps), "torch", r)
 
 
@@ -162,6 +169,7 @@ def _plan_mlx(m: UpdateMeaning, family: str, r: _Render) -> list[Call]:
         r.notes.append("The decay is written as its own step before optimizer.update.")
     if m.l1:
         calls.append(_fill("mlx", "penalty_l1", m, {"l1": m.l1}))
+    calls += _plan_penalties(m, "mlx", r)
     return calls + _plan_steps(m, "mlx", r)
 
 
@@ -186,6 +194,7 @@ def _plan_keras(m: UpdateMeaning, family: str, r: _Render) -> list[Call]:
             calls.append(_fill("keras", "L1", m, {"l1": m.l1}))
         if coupled:
             calls.append(_fill("keras", "L2", m, {"coupled": coupled}))
+    calls += _plan_penalties(m, "keras", r)
     if not m.bias_correction:
         calls.append(Call("keras", "no_bias_correction", ()))
     return calls + _plan_steps(m, "keras", r)
@@ -197,22 +206,37 @@ def _plan_steps(m: UpdateMeaning, framework: str, r: _Render) -> list[Call]:
     alternative with its caveat."""
     if not m.steps:
         return []
-    for step in m.steps:
-        term = parse_term(step)
+    _natives(m.steps, framework, r)
+    return [Call(framework, "weightlab_rules", (("spec", spec_of(m.steps)),))]
+
+
+def _plan_penalties(m: UpdateMeaning, framework: str, r: _Render) -> list[Call]:
+    """The loss terms no framework has built in, in one ``weightlab_penalty`` call
+    (weightlab's adapter for the framework), with their own code as alternatives."""
+    if not m.penalties:
+        return []
+    _natives(m.penalties, framework, r)
+    return [Call(framework, "weightlab_penalty", (("spec", spec_of(m.penalties)),))]
+
+
+def _natives(terms: Sequence[str], framework: str, r: _Render) -> None:
+    """Each term's own code in ``framework``, where its registry entry has one."""
+    for text in terms:
+        term = parse_term(text)
         native = term.entry.native.get(framework)
         if native is not None:
             code, caveat = native
             r.alternatives.append(code.format(**{k: _show(v) for k, v in term.params}))
             if caveat:
-                own = f"The alternative for {step}, written with the framework's own objects"
+                own = f"The alternative for {text}, written with the framework's own objects"
                 r.caveats.append(f"{own}: {caveat}")
-    return [Call(framework, "weightlab_rules", (("spec", steps_spec(m.steps)),))]
 
 
 def _plan_weightlab(m: UpdateMeaning, to: str) -> list[Call]:
-    """weightlab's terms for a setting without an optimizer: for each amount the
-    registered term whose canonical meaning it is (:func:`term_for`), then the steps."""
-    terms = [parse_term(step) for step in m.steps]
+    """weightlab's terms for a setting without an optimizer: the steps and penalties
+    themselves, and for each amount the registered term whose canonical meaning it is
+    (:func:`term_for`)."""
+    terms = [parse_term(term) for term in (*m.steps, *m.penalties)]
     problems = ["with an optimizer"] if m.optimizer is not None else []
     for name in ("l1", "coupled", "decoupled"):
         amount = m.term(name)
@@ -329,6 +353,9 @@ def _update_formula(m: UpdateMeaning, source: Sequence[Call], target: Sequence[C
             where = " (kernels only)" if amount.scope == "kernels" else " (all weights)"
             lines.append(f"{text}, {symbol} = {_show(amount.value)}{where}")
     lines += [
+        f"penalty {term}, added to the loss, on kernels: {_doc(term)[0]}" for term in m.penalties
+    ]
+    lines += [
         f"step {step}, after each optimizer step, on kernels: {_doc(step)[0]}" for step in m.steps
     ]
     for side, calls in (("source", source), ("target", target)):
@@ -354,6 +381,7 @@ def _declared_text(call: Call) -> str:
     part = meaning(dict(call.args))
     assert isinstance(part, UpdateMeaning)
     said = [f"{symbol} = {_show(part.term(t).value)}" for t, symbol, _ in _TERMS if part.term(t)]
+    said += [f"the penalty {term}" for term in part.penalties]
     said += [f"the step {step}" for step in part.steps]
     name = str(term_of(call)) if call.framework == "weightlab" else call.spec(False)
     return f"{call.framework}:{name} means {', '.join(said) or 'nothing (a strength of 0)'}"

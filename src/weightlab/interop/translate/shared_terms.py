@@ -119,7 +119,7 @@ def _penalty(code: Callable[[Call, Sequence[Call]], list[str]], knob: Knob, what
     )
 
 
-def _decay_step(code: Callable[[Call, Sequence[Call]], list[str]], *, wraps: bool) -> Component:
+def _decay_step(code: Callable[[Call, Sequence[Call]], list[str]]) -> Component:
     return Component(
         "step",
         (("rate", REQUIRED), ("on", "all")),
@@ -127,5 +127,4 @@ def _decay_step(code: Callable[[Call, Sequence[Call]], list[str]], *, wraps: boo
         "decoupled decay w ← w − lr·rate·w as a separate step",
         code,
         knobs=(_DECAY_STEP,),
-        wraps=wraps,
     )

@@ -35,7 +35,12 @@ from weightlab.interop.translate.shared_terms import (
     decouples,
 )
 from weightlab.interop.translate.show import _kwargs, _show
-from weightlab.interop.translate.weightlab_terms import _rules_row, _torch_rules
+from weightlab.interop.translate.weightlab_terms import (
+    _penalty_row,
+    _rules_row,
+    _torch_penalties,
+    _torch_rules,
+)
 
 _TORCH_NONLINEARITIES = (
     "linear",
@@ -167,7 +172,7 @@ _TORCH: dict[str, Component] = {
     "penalty_l2": _penalty(
         _torch_penalty, _PENALTY_L2, "weightlab.regularize.l2 (λΣw²) added to the loss"
     ),
-    "decoupled_decay": _decay_step(_torch_decoupled, wraps=True),
+    "decoupled_decay": _decay_step(_torch_decoupled),
     "no_bias_correction": Component(
         "step",
         (),
@@ -176,7 +181,8 @@ _TORCH: dict[str, Component] = {
         _torch_uncorrected,
         sets={"bias_correction": False, "eps_hat": True},
     ),
-    "weightlab_rules": _rules_row("torch", _torch_rules, wraps=True),
+    "weightlab_rules": _rules_row("torch", _torch_rules),
+    "weightlab_penalty": _penalty_row("torch", _torch_penalties),
     "Dropout": Component(
         "dropout",
         (("p", 0.5),),

@@ -124,13 +124,6 @@ def translate(setting: str, to: str) -> Translation:
         else:
             chosen = _family(meaning, family, to)
             target_calls = _PLANS[framework](meaning, chosen, r)
-            if sum(c.component.wraps for c in target_calls) > 1:
-                raise _bad_target(
-                    to,
-                    f"a framework other than {framework!r} for this setting (its decay on "
-                    "biases and its steps would each wrap the optimizer in weightlab's "
-                    "RegularizedOptimizer, which takes one rule)",
-                )
             _eps_caveat(meaning, framework, chosen, r)
         _float32_caveat([*calls, *target_calls], r)
         formula = _update_formula(meaning, calls, target_calls)
@@ -275,18 +268,33 @@ _ADAPTERS = {
     "keras": "the callback weightlab.keras.WeightRules",
     "mlx": "weightlab.mlx.RegularizedOptimizer",
 }
+_PENALTY_ADAPTERS = {
+    "torch": "weightlab.regularize.parse_regularization(spec).penalty",
+    "weightlab": "weightlab.regularize.parse_regularization(spec).penalty",
+    "keras": "the regularizer weightlab.keras.Penalty",
+    "mlx": "weightlab.mlx.penalty",
+}
 
 
 def _weightlab_explanation(
     m: UpdateMeaning, source: Sequence[Call], target: Sequence[Call]
 ) -> list[str]:
-    """What weightlab's terms in the setting mean, and each step, from the registry's
-    docstrings."""
+    """What weightlab's terms in the setting mean, and each penalty and step no framework
+    has built in, from the registry's docstrings."""
     terms = [term_of(c) for c in (*source, *target) if c.framework == "weightlab"]
-    parts = [f"weightlab:{t}: {_doc(str(t))[0]}" for t in terms if str(t) not in m.steps]
+    own = (*m.steps, *m.penalties)
+    parts = [f"weightlab:{t}: {_doc(str(t))[0]}" for t in terms if str(t) not in own]
     if terms:
         parts.append(
             "weightlab applies its terms to the weights select_params picks (kernels, not biases)."
+        )
+    penalty = _PENALTY_ADAPTERS[target[0].framework]
+    for term in m.penalties:
+        rest = _doc(term)[1]
+        parts.append(
+            f"{term} is a loss term no framework has built in: {penalty} adds its registered "
+            "arithmetic (the penalty in the formula) over the kernels to the loss, so its "
+            f"gradient is the same and the match is exact.{' ' + rest if rest else ''}"
         )
     adapter = _ADAPTERS[target[0].framework]
     for step in m.steps:

@@ -7,13 +7,17 @@ declaration.  Every registered regularization term is a row too, with the term's
 parameters, defaults and validation (its ``Param`` table), and its meaning is the term's
 canonical meaning (:meth:`weightlab.regularize.Term.canonical`): ``l1``, ``coupled`` and
 ``decoupled`` amounts on kernels only (weightlab regularizes the weights
-:func:`~weightlab.regularize.select_params` picks, not biases), a dropout layer, or a
-*step*, an update rule no framework has built in, which every target writes with
-weightlab's adapter for that framework.  Nothing about a term is restated here, so a
+:func:`~weightlab.regularize.select_params` picks, not biases), a dropout layer, or
+``step``: something no framework has built in, which every target writes with
+weightlab's adapter for that framework, an update rule for a rule term and a loss term
+for a penalty term (a group lasso).  An active term that declares no meaning at all
+(``Canonical()``) is read the same way: whatever a rule or penalty does, weightlab's
+adapter runs its registered arithmetic.  Nothing about a term is restated here, so a
 term registered later (in weightlab or in your own code) translates as it is.
 
 The rows are read from the registries at each use (:class:`_Rows`), and the adapter rows
-the other frameworks share (``weightlab_rules``, ``weightlab_dropout``) are built here.
+the other frameworks share (``weightlab_rules``, ``weightlab_penalty``,
+``weightlab_dropout``) are built here.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from weightlab.regularize.registry import (
     terms_of_kind,
 )
 
-__all__ = ["steps_spec", "term_for", "term_of"]
+__all__ = ["spec_of", "term_for", "term_of"]
 
 
 # ---------------------------------------------------------------------------
@@ -96,15 +100,19 @@ def term_of(call: Call) -> Term:
 
 def _term_meaning(term: Term) -> Meaning | None:
     """The translator's meaning of one term's :class:`Canonical` (None: it has none the
-    translator can write, such as a penalty that declares no amount)."""
+    translator can write, such as a rule or penalty that declares a dropout).
+
+    ``step``, or no meaning at all on an active term, is "weightlab's adapter": a rule
+    becomes a step, a penalty a loss term, each run by its registered arithmetic."""
     if term.kind == "layer":
         declared = term.entry.canonical(term.kwargs())  # dropout(0) still names its mode
         return None if declared.dropout is None else DropoutMeaning(*declared.dropout)
     c = term.canonical()
-    unknown = term.active and c == Canonical()
-    if term.kind == "rule" and (c.step or unknown):
-        return UpdateMeaning(steps=(str(term),))  # weightlab's adapter runs any rule
-    if c.step or c.dropout is not None or unknown:
+    if c.step or (term.active and c == Canonical()):
+        if term.kind == "rule":
+            return UpdateMeaning(steps=(str(term),))
+        return UpdateMeaning(penalties=(str(term),))
+    if c.dropout is not None:
         return None
     return UpdateMeaning(coupled=Amount(c.coupled), decoupled=Amount(c.decoupled), l1=Amount(c.l1))
 
@@ -120,10 +128,10 @@ def _update_meaning(terms: Sequence[Term]) -> UpdateMeaning | None:
     return total
 
 
-def steps_spec(steps: Sequence[str]) -> str:
-    """Step terms as one spec string, in the registry's order (rules then run in stage
-    order: decay, then L1, then norm constraints)."""
-    return str(parse_regularization("+".join(steps)))
+def spec_of(terms: Sequence[str]) -> str:
+    """Terms as one spec string, in the registry's order (rules then run in stage order:
+    decay, then L1, then norm constraints)."""
+    return str(parse_regularization("+".join(terms)))
 
 
 # ---------------------------------------------------------------------------
@@ -161,8 +169,7 @@ def _term_code(call: Call, calls: Sequence[Call]) -> list[str]:
     spec = str(parse_regularization("+".join(str(t) for t in same)))
     lines = [_WEIGHTS] if term == mine[0] else []
     if term.kind == "penalty":
-        reg = f"weightlab.regularize.parse_regularization({spec!r})"
-        return [*lines, f"loss = loss + {reg}.penalty(weights)"]
+        return [*lines, _torch_penalty_line(spec)]
     return [*lines, _torch_rules_line(spec)]
 
 
@@ -172,51 +179,82 @@ def _torch_rules_line(spec: str) -> str:
     return f"optimizer = weightlab.regularize.RegularizedOptimizer(optimizer, {rule}, weights)"
 
 
+def _torch_penalty_line(spec: str) -> str:
+    """torch's adapter for penalty terms, on the kernels' list ``weights``."""
+    reg = f"weightlab.regularize.parse_regularization({spec!r})"
+    return f"loss = loss + {reg}.penalty(weights)"
+
+
+_ADAPTER_ROWS = ("weightlab_rules", "weightlab_penalty")
+
+
+def _torch_weights(call: Call, calls: Sequence[Call]) -> list[str]:
+    """The kernels' list, written by the first of torch's adapter rows."""
+    first = next(c for c in calls if c.name in _ADAPTER_ROWS)
+    return [_WEIGHTS] if call is first else []
+
+
 def _torch_rules(call: Call, calls: Sequence[Call]) -> list[str]:
     """The code of torch's ``weightlab_rules`` row."""
-    return [_WEIGHTS, _torch_rules_line(call.arg("spec"))]
+    return [*_torch_weights(call, calls), _torch_rules_line(call.arg("spec"))]
+
+
+def _torch_penalties(call: Call, calls: Sequence[Call]) -> list[str]:
+    """The code of torch's ``weightlab_penalty`` row."""
+    return [*_torch_weights(call, calls), _torch_penalty_line(call.arg("spec"))]
 
 
 # ---------------------------------------------------------------------------
-# The adapter rows every framework has: steps and classic dropout.
+# The adapter rows every framework has: steps, penalties and classic dropout.
 
 
 @dataclass(frozen=True)
-class _RuleSpec(Constraint):
-    """A spec string of registered rule terms joined by '+'.  A string the registry
-    refuses raises the registry's own error (which term or parameter is wrong), naming
-    ``owner``'s ``spec``."""
+class _TermSpec(Constraint):
+    """A spec string of registered terms of ``kind`` joined by '+'.  A string the
+    registry refuses raises the registry's own error (which term or parameter is wrong),
+    naming ``owner``'s ``spec``."""
 
     owner: str
+    kind: str
 
     def type_ok(self, value: object) -> bool:
         return isinstance(value, str)
 
     def value_ok(self, value: Any) -> bool:
-        terms_of_kind(value, "rule", owner=self.owner, param="spec")
+        terms_of_kind(value, self.kind, owner=self.owner, param="spec")
         return True
 
     def describe(self) -> str:
-        names = ", ".join(n for n, e in TERMS.items() if "rule" in e.kinds())
-        return f"weightlab rule terms ({names}) joined by '+'"
+        names = ", ".join(n for n, e in TERMS.items() if self.kind in e.kinds())
+        return f"weightlab {self.kind} terms ({names}) joined by '+'"
 
 
 def _spec_meaning(args: Mapping[str, Any]) -> Meaning | None:
     return _update_meaning(parse_regularization(args["spec"]).terms)
 
 
-def _rules_row(
-    framework: str, code: Callable[[Call, Sequence[Call]], list[str]], *, wraps: bool
-) -> Component:
+def _rules_row(framework: str, code: Callable[[Call, Sequence[Call]], list[str]]) -> Component:
     """``weightlab_rules(spec)``: registered rule terms applied by weightlab's adapter
     after each optimizer step, on the kernels."""
     return Component(
         "step",
         (("spec", REQUIRED),),
-        {"spec": _RuleSpec(f"{framework}:weightlab_rules")},
+        {"spec": _TermSpec(f"{framework}:weightlab_rules", "rule")},
         "weightlab's adapter: registered update rules after each optimizer step, on kernels",
         code,
-        wraps=wraps,
+        meaning=_spec_meaning,
+    )
+
+
+def _penalty_row(framework: str, code: Callable[[Call, Sequence[Call]], list[str]]) -> Component:
+    """``weightlab_penalty(spec)``: registered penalty terms added to the loss by
+    weightlab's adapter, on the kernels."""
+    return Component(
+        "regularizer",
+        (("spec", REQUIRED),),
+        {"spec": _TermSpec(f"{framework}:weightlab_penalty", "penalty")},
+        "weightlab's adapter: registered penalties added to the loss, on kernels",
+        code,
         meaning=_spec_meaning,
     )
 
