@@ -28,6 +28,7 @@ from weightlab.init import init_module, resolve
 from weightlab.models import build_model
 from weightlab.regularize import parse_regularization
 from weightlab.train.config import RunConfig
+from weightlab.train.probes import probe_metrics
 from weightlab.train.trainer import Batches, Trainer
 
 __all__ = ["RunOutput", "train_run", "versions"]
@@ -129,11 +130,19 @@ def data_order_generator(config: RunConfig, init_gen: torch.Generator) -> torch.
 
 
 def finalize(
-    out: RunOutput, last: dict[str, float], data: Dataset, model: nn.Module, steps_done: int
+    out: RunOutput,
+    last: dict[str, float],
+    data: Dataset,
+    model: nn.Module,
+    steps_done: int,
+    config: RunConfig,
 ) -> None:
     """The run's final metrics: its last evaluation, feature selection, steps done, the
-    divergence step, and the smallest fraction of distinct hidden units at the end."""
+    divergence step, the smallest fraction of distinct hidden units at the end, and (with
+    ``train.diagnose``) the end-of-training probes of :mod:`weightlab.train.probes`."""
     out.final = {**last, **selection_metrics(data, model), "steps_done": steps_done}
+    if config.train["diagnose"]:
+        out.final.update(probe_metrics(model, data, config.seed))
     out.parameters = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     if out.status == "diverged":
         out.final["diverged_step"] = out.diverged_step
@@ -185,7 +194,7 @@ def train_run(
         schedule=str(config.train["schedule"]),
         dropout_generator=torch.Generator(device).manual_seed(config.seed + 1),
     )
-    train = data.x_train.to(device), data.y_train.to(device)
+    train = training_split(data, config, device)
     val = data.x_val.to(device), data.y_val.to(device)
     out = RunOutput(status="done")
     hist_steps = {0, steps, *(int(s) for s in config.train["histogram_steps"])}
@@ -217,9 +226,23 @@ def train_run(
             break
         if step % eval_every == 0 or step == steps or step in hist_steps:
             last = record(step)
-    finalize(out, last, data, model, trainer.diverged_step or trainer.step)
+    finalize(out, last, data, model, trainer.diverged_step or trainer.step, config)
     out.seconds = time.perf_counter() - start_time
     return out
+
+
+def training_split(
+    data: Dataset, config: RunConfig, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The examples the run trains on: the training split, or with ``train.resample:
+    bootstrap`` a resample of it with replacement (as many examples), drawn with the
+    run's seed (Efron 1979), so that seeds vary the data as well as the init."""
+    x, y = data.x_train, data.y_train
+    if config.train.get("resample", "none") == "bootstrap":
+        gen = torch.Generator().manual_seed(config.seed + 2)
+        idx = torch.randint(len(x), (len(x),), generator=gen)
+        x, y = x[idx], y[idx]
+    return x.to(device), y.to(device)
 
 
 def init_batch(data: Dataset) -> torch.Tensor:

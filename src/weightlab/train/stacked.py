@@ -76,6 +76,8 @@ def stack_problem(config: RunConfig) -> str | None:
     arch = config.model["arch"]
     if arch not in STACKABLE_ARCHS:
         return f"arch {arch!r} is not one of {', '.join(STACKABLE_ARCHS)}"
+    if config.train.get("resample", "none") != "none":
+        return "each run trains on its own resample of the training data"
     return parse_regularization(config.regularization).stack_problem()
 
 
@@ -699,4 +701,4 @@ class _StackedRun:
     def _finish(self) -> None:
         for k, out in enumerate(self.outputs):
             model = self.dead_models.get(k) or _unstack(self.stack, k, self.models[k])
-            finalize(out, self.last[k], self.data, model, self.steps_done[k])
+            finalize(out, self.last[k], self.data, model, self.steps_done[k], self.configs[k])
