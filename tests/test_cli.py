@@ -292,7 +292,7 @@ def test_inspect_bad_input_exits_2_with_one_line(
         ),
         (
             ["demo", "--activation", "relu6"],
-            "Error: The 'activation' parameter of mlp must be one of 'linear', 'relu', 'tanh', 'sigmoid', 'leaky_relu', 'selu', 'gelu', 'silu'. Got 'relu6'.",
+            "Error: The 'activation' parameter of demo must be one of 'linear', 'relu', 'tanh', 'sigmoid', 'leaky_relu', 'selu', 'gelu', 'silu'. Got 'relu6'.",
         ),
     ],
 )
@@ -406,8 +406,8 @@ def test_demo_trains_stores_reports_and_reuses_runs(tmp_path: Path) -> None:
     ]
     first = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
     assert first.returncode == 0, first.stderr
-    assert "demo-init: 6 trained, 0 reused" in first.stdout
-    assert "demo-regularization: 12 trained, 0 reused" in first.stdout
+    assert "demo-init: 18 trained, 0 reused" in first.stdout
+    assert "demo-regularization: 15 trained, 0 reused" in first.stdout
     assert (tmp_path / "report" / "report.html").is_file()
     assert "of weights to exactly zero" in first.stdout and "Report: " in first.stdout
     second = subprocess.run(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from doc_blocks import check_python_blocks
-
 from weightlab.regularize import REGISTRY
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -13,6 +13,7 @@ import torch
 from scipy import stats
 
 from weightlab import init
+from weightlab._validate import Interval, ParameterError
 from weightlab.init.schemes import REGISTRY
 
 SEED = 1234
@@ -341,6 +342,85 @@ def test_every_scheme_rejects_integer_tensors(name: str) -> None:
         match=rf"The 'tensor' parameter of {name} must be a floating-point torch.Tensor.* Got a tensor of shape \(3, 3\) and dtype torch.int64\.",
     ):
         REGISTRY[name].fn(torch.zeros(3, 3, dtype=torch.long))
+
+
+# --- Extreme but finite parameters: refused where the draws or their variance would
+# overflow float32, accepted up to the bound with finite draws. ---------------------------
+
+UNBOUNDED = [
+    (name, param, side)
+    for name in PER_TENSOR
+    for param, rule in REGISTRY[name].table.items()
+    if isinstance(rule, Interval) and not rule.integer
+    for side, limit in (("high", rule.high), ("low", rule.low))
+    if math.isinf(limit)
+]
+
+
+def test_extreme_parameters_are_found() -> None:
+    found = {(n, p) for n, p, _ in UNBOUNDED}
+    assert {
+        ("constant", "value"),
+        ("he_normal", "a"),
+        ("uniform", "low"),
+        ("normal", "std"),
+    } <= found
+    assert ("xavier_normal", "gain") in found and ("variance_scaling", "scale") in found
+
+
+@pytest.mark.parametrize(("name", "param", "side"), UNBOUNDED)
+def test_every_scheme_refuses_parameters_beyond_the_float32_bound(
+    name: str, param: str, side: str
+) -> None:
+    value = 1e308 if side == "high" else -1e308
+    with pytest.raises(ParameterError) as error:
+        init.resolve(f"{name}({param}={value!r})")
+    message = str(error.value)
+    assert message.startswith(f"The '{param}' parameter of {name} must be a float in ")
+    bound = "1e+37]" if side == "high" else "[-1e+37, "
+    assert bound in message and message.endswith(f"Got {value!r}.")
+    with pytest.raises(ParameterError, match="e\\+37"):  # direct calls check the same
+        REGISTRY[name].fn(torch.empty(4, 5), **{param: value})
+
+
+BOUNDARY = [
+    "constant(value=1e37)",
+    "constant(value=-1e37)",
+    "normal(mean=-1e37, std=1e37)",
+    "normal(mean=1e37, std=0.0)",
+    "uniform(low=-1e37, high=1e37)",
+    "truncated_normal(mean=1e37, std=1e37, a=-1e37, b=1e37)",
+    "truncated_normal(mean=-1e37, std=1e-30, a=-1e37, b=1e37)",
+    "variance_scaling(scale=1e37, distribution='uniform')",
+    "variance_scaling(scale=1e37, distribution='truncated_normal')",
+    "xavier_normal(gain=1e37)",
+    "xavier_uniform(gain=1e37)",
+    "he_normal(a=1e37)",
+    "he_uniform(a=1e37, mode='fan_out')",
+    "lecun_normal(gain=1e37)",
+    "lecun_uniform(gain=1e37)",
+    "orthogonal(gain=1e37)",
+]
+
+
+def test_the_boundary_cases_cover_every_unbounded_parameter() -> None:
+    covered = {
+        (scheme.name, param)
+        for scheme in map(init.resolve, BOUNDARY)
+        for param, value in scheme.params
+        if isinstance(value, float) and abs(value) == 1e37
+    }
+    assert {(n, p) for n, p, _ in UNBOUNDED} <= covered
+
+
+@pytest.mark.filterwarnings("ignore:mean is more than 2 std")
+@pytest.mark.parametrize("spec", BOUNDARY)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_parameters_at_the_bound_draw_finite_weights(spec: str, dtype: torch.dtype) -> None:
+    weights = init.resolve(spec)(
+        torch.empty(64, 32, dtype=dtype), generator=torch.Generator().manual_seed(0)
+    )
+    assert bool(torch.isfinite(weights).all())
 
 
 def test_spec_cross_checks_run_when_resolving() -> None:

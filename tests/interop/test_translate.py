@@ -1373,3 +1373,8 @@ def test_docs_group_lasso_example_prints_what_is_shown(capsys: pytest.CaptureFix
     finally:
         TERMS.pop("group_lasso", None)  # other tests iterate the registry
     assert capsys.readouterr().out == shown
+
+
+def test_init_parameters_too_large_to_draw_with_are_refused() -> None:
+    with pytest.raises(ValueError, match=re.escape("The 'a' parameter of torch:kaiming_normal_ must be a float in [0, 1e+37]. Got 1e+308.")):
+        translate("torch:kaiming_normal_(a=1e308)", to="keras")

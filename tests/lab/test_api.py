@@ -32,7 +32,10 @@ REG_TINY = {"dataset": "moons", "n_samples": 40, "depth": 1, "width": 8}
 
 @pytest.fixture
 def client(small_store: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(small_store, max_sessions=4, max_trainings=1)) as c:
+    # One test client may hold all four sessions here; tests/lab/test_http.py checks the
+    # per-client share.
+    app = create_app(small_store, max_sessions=4, max_trainings=1, max_client_sessions=4)
+    with TestClient(app) as c:
         yield c
 
 
@@ -451,7 +454,7 @@ def test_limits_on_the_request_itself(client: TestClient, session: str) -> None:
     refused(
         client.post("/api/meta"),
         405,
-        "This endpoint does not take that method (GET /openapi.json lists the API).",
+        "This endpoint takes GET, not POST (GET /openapi.json lists the API).",
         None,
     )
 
@@ -639,12 +642,12 @@ LANDSCAPE_REFUSED: list[tuple[dict[str, Any], str, str]] = [
     (
         {"start": [1e5, 0]},
         "start",
-        "The 'start' parameter of landscape must be a pair of floats in [-10000, 10000]. Got [100000.0, 0.0].",
+        "The 'start' parameter of landscape must be a pair of floats in [-10000, 10000] or null. Got [100000.0, 0].",
     ),
     (
         {"start": ["a", 1]},
         "start",
-        "The 'start' parameter of landscape must be a pair of floats in [-10000, 10000] or null. Got 'a'.",
+        "The 'start' parameter of landscape must be a pair of floats in [-10000, 10000] or null. Got ['a', 1].",
     ),
     ({"lr": 0}, "lr", "The 'lr' parameter of landscape must be a float in (0, 10] or null. Got 0."),
     (

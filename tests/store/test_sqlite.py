@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
 from weightlab.store import Store
-from weightlab.store.sqlite import FINISHED
+from weightlab.store.sqlite import FINISHED, STALE_SECONDS
 
 
 def _runs(n: int) -> list[tuple[str, str, dict[str, int]]]:
@@ -142,3 +143,59 @@ def test_two_processes_on_one_store_do_not_corrupt_it(tmp_path: Path) -> None:
         assert len(records) == 40 and all(r.status == "done" for r in records)
         assert sorted(r.final["i"] for r in records) == list(range(40))
         assert all(len(store.metrics(r.id)["x"]) == 20 for r in records)
+
+
+def test_a_claim_whose_heartbeat_is_stale_is_taken_over(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.add_sweep("s", {}, _runs(1))
+    first = store.claim("s", "host-that-is-elsewhere:1")
+    assert first is not None
+    assert store.claim("s", "me:1") is None  # its heartbeat is fresh
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE runs SET heartbeat = ?", (time.time() - STALE_SECONDS - 1,))
+    taken = store.claim("s", "me:1")
+    assert taken is not None and taken[0] == first[0]
+
+
+def test_heartbeats_and_writes_of_a_run_taken_over_are_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.add_sweep("s", {}, _runs(1))
+    run_id, _ = store.claim("s", "old:1") or (0, {})
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE runs SET heartbeat = 0")
+    store.claim("s", "new:1")  # the stale claim is taken over
+    store.heartbeat(run_id, owner="old:1")
+    written = store.finish(
+        run_id,
+        status="done",
+        metrics=[(0, "loss", 1.0)],
+        histograms=[],
+        diagnostics=[],
+        final={},
+        seconds=0.0,
+        versions={},
+        owner="old:1",
+    )
+    assert not written and not store.release(run_id, "failed", "late", owner="old:1")
+    with sqlite3.connect(store.path) as db:
+        row = db.execute("SELECT status, owner, heartbeat FROM runs").fetchone()
+    assert row[:2] == ("running", "new:1") and row[2] > 0 and store.metrics(run_id) == {}
+    store.heartbeat(run_id, owner="new:1")
+    assert store.release(run_id, "interrupted", owner="new:1")
+
+
+def test_commits_are_durable_wal_with_full_sync(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store._connect() as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_a_sweeps_spec_is_stored_as_last_given(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.add_sweep("s", {"name": "s", "seeds": [0]}, _runs(1))
+    store.add_sweep("s", {"name": "s", "seeds": [0, 1]}, _runs(2))
+    assert store.sweep_spec("s") == {"name": "s", "seeds": [0, 1]}
+    message = r"The 'sweep' parameter of sweep_spec must be a sweep in the store \(s\)\. Got 't'\."
+    with pytest.raises(ValueError, match=message):
+        store.sweep_spec("t")

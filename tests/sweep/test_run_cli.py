@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,166 @@ def test_a_users_module_trains_by_import_path(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     (row,) = json.loads(proc.stdout)["runs"]
     assert row["status"] == "done" and row["val_acc"] > 0.8
+
+
+def _wait_for_running(store: Path, timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if (store / "runs.db").exists():
+            try:
+                if any(status == "running" for _, status, _, _ in _rows(store)):
+                    return
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("no run started in time")
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_worker_retries_its_chunk_and_the_sweep_finishes(
+    tmp_path: Path, workers_of: Callable[[int], list[int]]
+) -> None:
+    spec, store = _spec(tmp_path, 3000), tmp_path / "store"
+    proc = _cli("run", str(spec), "--store", str(store), "--json", *ENGINES["stacked-local"])
+    _wait_for_running(store)
+    time.sleep(1.0)  # the workers are training
+    victim = workers_of(proc.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)  # before, this waited forever
+    assert proc.returncode == 0, err
+    assert (
+        f"worker process {victim} killed by SIGKILL while training 2 runs; they start again "
+        "on a fresh worker (try 2 of 3)." in err
+    )
+    assert json.loads(out)["trained"] == 6
+    # Retried under the same claim: every run done, claimed once, written once.
+    assert [(s, a) for _, s, a, _ in _rows(store)] == [("done", 1)] * 6
+
+
+@pytest.mark.slow
+def test_the_workers_of_a_killed_driver_stop(
+    tmp_path: Path,
+    workers_of: Callable[[int], list[int]],
+    wait_gone: Callable[[list[int], float], list[int]],
+) -> None:
+    spec, store = _spec(tmp_path, 20000), tmp_path / "store"
+    proc = _cli("run", str(spec), "--store", str(store), "--json", *ENGINES["stacked-local"])
+    _wait_for_running(store)
+    workers = workers_of(proc.pid)
+    assert len(workers) == 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    # Orphaned, they notice at their next step; their runs are claimed by a dead process,
+    # which the next 'weightlab run' takes over at once.
+    assert wait_gone(workers, 60) == []
+
+
+FRAGILE = """
+from torch import nn
+
+class Fragile(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))
+
+    def forward(self, x):
+        if self.training and x.shape[0] > 2:
+            raise RuntimeError("this model breaks on batches of more than 2")
+        return self.net(x)
+
+def net():
+    return Fragile()
+"""
+
+
+def test_a_failed_run_exits_1_and_a_diverged_one_0(tmp_path: Path) -> None:
+    (tmp_path / "wl_fragile_models.py").write_text(FRAGILE)
+    (tmp_path / "fragile.yaml").write_text(
+        "name: fragile\ndataset: {name: xor, n_samples: 200}\n"
+        "model: {arch: module, path: 'wl_fragile_models:net'}\ninit: xavier_normal\n"
+        "optimizer: {name: adam, lr: 0.01}\ntrain: {steps: 50, batch_size: 20, eval_every: 25}\n"
+    )
+    (tmp_path / "diverge.yaml").write_text(
+        "name: diverge\ndataset: {name: circle, n_samples: 200}\n"
+        "model: {arch: mlp, hidden: [16], activation: relu}\ninit: 'normal(std=10.0)'\n"
+        "optimizer: {name: sgd, lr: 1000.0}\ntrain: {steps: 200, batch_size: 20, eval_every: 50}\n"
+    )
+
+    def run(name: str) -> subprocess.CompletedProcess[str]:
+        args = ["run", name, "--store", "store", "--backend", "inprocess"]
+        return subprocess.run(
+            [sys.executable, "-m", "weightlab", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            cwd=tmp_path,
+        )
+
+    failed = run("fragile.yaml")
+    assert failed.returncode == 1, failed.stderr
+    assert (
+        "failed: xavier_normal | none | lr=0.01 | seed=0: RuntimeError: this model breaks on "
+        "batches of more than 2" in failed.stdout
+    )
+    diverged = run("diverge.yaml")
+    assert diverged.returncode == 0, diverged.stderr
+    assert "1 trained, 0 already finished, 0 failed, 1 diverged." in diverged.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--device", "bogus"],
+            "Error: The 'device' parameter of run must be 'cpu', 'cuda' or 'cuda:N' (N a GPU index). Got 'bogus'.",
+        ),
+        pytest.param(
+            ["--device", "cuda"],
+            "Error: The 'device' parameter of run must be 'cpu': torch finds no CUDA GPU on this machine. Got 'cuda'.",
+            marks=pytest.mark.skipif(
+                __import__("torch").cuda.is_available(), reason="this machine has a GPU"
+            ),
+        ),
+        (
+            ["--address", "auto"],
+            "Error: The 'address' parameter of run must be given only with backend 'ray'. Got 'auto'.",
+        ),
+    ],
+)
+def test_bad_run_options_are_one_line_and_touch_no_store(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    spec = _spec(tmp_path, 100)
+    proc = subprocess.run(
+        [sys.executable, "-m", "weightlab", "run", str(spec), "--store", "store", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert (proc.returncode, proc.stderr.strip()) == (2, message)
+    assert not (tmp_path / "store").exists()
+
+
+def test_the_ray_backend_without_ray_is_one_line_with_the_pip_command(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, 100)
+    code = (
+        "import sys; sys.modules['ray'] = None  # as if Ray were not installed\n"
+        "from weightlab.cli import main\n"
+        f"main(['run', {str(spec)!r}, '--backend', 'ray', '--store', 'store'])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "Error: The 'backend' parameter of run must be 'local' or 'inprocess' until Ray is "
+        "installed (pip install 'weightlab[ray]'). Got 'ray'."
+    )

@@ -60,7 +60,9 @@ def test_there_is_an_example_per_story() -> None:
         "l1-feature-selection",
         "l2-multicollinear",
         "dropout-gap",
-        "adamw-vs-adam-l2",
+        "dropout-ensemble",
+        "dropout-coadaptation",
+        "dropout-steps",
         "lambda-sweep",
     } <= names
 
@@ -158,3 +160,34 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
         ValueError, match=r"must be a YAML mapping with name, dataset, model, \.\.\.\. Got 'list'\."
     ):
         load_spec(listy)
+
+
+def test_undecodable_and_unreadable_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    noise = tmp_path / "noise.yaml"
+    noise.write_bytes(b"name: x\n" + bytes(range(128, 256)))
+    with pytest.raises(ValueError) as error:
+        load_spec(noise)
+    assert str(error.value) == (
+        "The 'spec' parameter of run must be a UTF-8 text file (byte 8 is not UTF-8). "
+        f"Got '{noise}'."
+    )
+    locked = tmp_path / "locked.yaml"
+    locked.write_text("name: x\n")
+
+    def refuse(*_args: object, **_kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(locked))
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(ValueError) as error:
+        load_spec(locked)
+    assert str(error.value) == (
+        "The 'spec' parameter of run must be a readable YAML file (Permission denied). "
+        f"Got '{locked}'."
+    )
+
+
+def test_deeply_nested_yaml_is_refused(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("name: " + "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match=r"The 'spec' parameter of run must be"):
+        load_spec(deep)

@@ -6,6 +6,7 @@ Bad input exits with code 2 and one line on stderr.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -13,11 +14,26 @@ import torch
 import typer
 
 from weightlab import __version__
-from weightlab._validate import ParameterError, ParameterTypeError
-from weightlab.cli import demo, figure, inspect, lab, report, run, schemes, seed, translate  # noqa: F401 - registers the commands
+from weightlab._optional import MissingExtraError
+from weightlab._validate import ParameterError, ParameterTypeError, error_summary
+from weightlab.cli import (  # noqa: F401 - importing a command module registers its commands
+    claims,
+    demo,
+    figure,
+    inspect,
+    lab,
+    report,
+    run,
+    schemes,
+    seed,
+    store,
+    terms,
+    theory,
+    translate,
+)
 from weightlab.cli.common import app, out
 
-__all__ = ["app", "main"]
+__all__ = ["app", "file_problem", "main"]
 
 
 def _version(value: bool) -> None:
@@ -71,4 +87,27 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):  # Ctrl-C outside a command's own handling
         sys.stderr.write("Aborted.\n")
         sys.exit(130)
+    except MissingExtraError as error:  # its message names the pip command
+        _fail(str(error))
+    except BrokenPipeError:  # the reader went away (weightlab runs | head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except OSError as error:  # a file or folder that cannot be read, made or written
+        _fail(file_problem(error))
+    except UnicodeDecodeError as error:
+        _fail(f"A file is not UTF-8 text (byte {error.start}: {error.reason}).")
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def file_problem(error: OSError) -> str:
+    """One line for a file-system error: the paths involved and the system's reason.
+
+    Example:
+        >>> file_problem(FileExistsError(17, "File exists", "/etc/passwd"))
+        "Cannot use '/etc/passwd': File exists."
+    """
+    reason = error.strerror or error_summary(error)
+    paths = [str(p) for p in (error.filename, error.filename2) if p is not None]
+    if not paths:
+        return f"A file operation failed: {reason}."
+    return f"Cannot use {' and '.join(repr(p) for p in paths)}: {reason}."

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from weightlab._json import to_json
+from weightlab._validate import fail
 
 app = typer.Typer(
     name="weightlab",
@@ -27,6 +33,18 @@ SeedOption = Annotated[
 ]
 
 
+@contextmanager
+def activity(text: str, *, quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A status line on stderr saying what a long phase is doing (drawing figures,
+    training in three frameworks); the yielded function replaces its text.  Nothing is
+    shown when ``quiet`` (``--json``) or when stderr is not a terminal."""
+    if quiet:
+        yield lambda _text: None
+        return
+    with err.status(escape(text)) as status:
+        yield lambda new: status.update(escape(new))
+
+
 def emit_json(payload: Any) -> None:
     """Write ``payload`` to stdout as strict JSON."""
     sys.stdout.write(to_json(payload, indent=2) + "\n")
@@ -39,3 +57,49 @@ def num(value: float | None, digits: int = 3) -> str:
     if not math.isfinite(value):
         return str(value)
     return f"{value:.{digits}g}"
+
+
+def output_dir(owner: str, path: Path, option: str = "out") -> Path:
+    """Create ``path`` (with its parents) as a folder the command can write into, before
+    any work; refuse in the one error format when it cannot be one.
+
+    Example:
+        >>> output_dir("report", Path("/dev/null"))
+        Traceback (most recent call last):
+        ...
+        weightlab._validate.ParameterError: The 'out' parameter of report must be a folder \
+that can be written (it is a file). Got '/dev/null'.
+    """
+    if path.exists() and not path.is_dir():
+        raise fail(owner, option, "a folder that can be written (it is a file)", str(path))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        expected = f"a folder that can be created ({reason})"
+        raise fail(owner, option, expected, str(path)) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise fail(owner, option, "a folder that can be written (permission denied)", str(path))
+    return path
+
+
+def output_file(owner: str, path: Path, suffixes: tuple[str, ...], option: str = "out") -> Path:
+    """Check ``path`` as a new or replaceable file with one of ``suffixes`` in a folder
+    that can be written (created if missing), before any work.
+
+    Example:
+        >>> output_file("figure", Path("/etc/passwd"), (".png", ".svg"))
+        Traceback (most recent call last):
+        ...
+        weightlab._validate.ParameterError: The 'out' parameter of figure must be a file \
+name ending in .png or .svg. Got '/etc/passwd'.
+    """
+    if path.suffix.lower() not in suffixes:
+        expected = "a file name ending in " + " or ".join(suffixes)
+        raise fail(owner, option, expected, str(path))
+    if path.is_dir():
+        raise fail(owner, option, "a file, not a folder", str(path))
+    output_dir(owner, path.parent, option)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise fail(owner, option, "a file that can be written (permission denied)", str(path))
+    return path

@@ -8,21 +8,40 @@ from typing import Annotated
 
 import torch
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
-from weightlab.cli.common import JsonFlag, SeedOption, app, emit_json, err, out
-from weightlab.cli.inspect import print_comparison, print_recommendation, run_inspect
+from weightlab._validate import OneOf, check
+from weightlab.cli.claims import print_claims
+from weightlab.cli.common import (
+    JsonFlag,
+    SeedOption,
+    activity,
+    app,
+    emit_json,
+    err,
+    out,
+    output_dir,
+)
+from weightlab.cli.inspect import (
+    check_memory,
+    print_comparison,
+    print_recommendation,
+    run_inspect,
+)
 from weightlab.cli.interrupt import graceful_stop
-from weightlab.cli.run import RichProgress
+from weightlab.cli.run import RichProgress, progress_columns
 from weightlab.cli.seed import print_seed
 from weightlab.diagnose import COMPARE_SCHEMES, unit_noise
-from weightlab.models import mlp
+from weightlab.models import ACTIVATION_MODULES, mlp
 from weightlab.report import Report, build_report
 from weightlab.report.background import background_figures
 from weightlab.seed_example import run_seed_example
 from weightlab.store import DEFAULT_STORE, Store
 from weightlab.sweep.demo import demo_specs
+from weightlab.sweep.judge import judge_spec
 from weightlab.sweep.runner import run_sweep
+
+BATCH = 512  # inputs of the init check
 
 
 @app.command("demo")
@@ -48,10 +67,15 @@ def demo(
     built-in sweep (inits; none / L1 / L2 / dropout / decay) stored and reported in HTML.
     Running it again reuses the stored runs."""
     start = time.perf_counter()
+    # Reject bad options before any work.
+    check("demo", {"activation": activation}, {"activation": OneOf(tuple(ACTIVATION_MODULES))})
+    check_memory("demo", "mlp", depth, width, (width,), BATCH, COMPARE_SCHEMES)
+    if train:
+        output_dir("demo", store, "store")
+        output_dir("demo", out_dir)
     seed_result = run_seed_example()
-    mlp(width, [width] * depth, 10, activation)  # reject bad options before any work
     gen = torch.Generator().manual_seed(seed)
-    x = unit_noise((512, width), gen)
+    x = unit_noise((BATCH, width), gen)
     results = run_inspect(
         lambda: mlp(width, [width] * depth, 10, activation),
         list(COMPARE_SCHEMES),
@@ -64,7 +88,7 @@ def demo(
         out.rule("[bold]1. Seed 001's worked example: L1 vs L2, θ = (1.5, 0.5), λ = α = 0.1")
         print_seed(seed_result)
         out.rule("[bold]2. Initialization check: what each scheme does to the signal")
-        print_comparison(results, f"{depth}-layer {activation} MLP, width {width}, batch 512")
+        print_comparison(results, f"{depth}-layer {activation} MLP, width {width}, batch {BATCH}")
         print_recommendation(next(iter(results.values())))
     report = _train_and_report(store, out_dir, as_json) if train else None
     if as_json:
@@ -83,6 +107,7 @@ def demo(
                     "html": str(report.html),
                     "csv": str(report.csv),
                     "captions": report.captions,
+                    "claims": report.claims,
                 },
             }
         )
@@ -92,7 +117,7 @@ def demo(
         for sweep, captions in report.captions.items():
             for caption in captions:
                 out.print(f"• {sweep}: {caption}", markup=False, soft_wrap=True)
-        out.print(f"Report: {report.html.resolve()}", soft_wrap=True)
+        out.print(f"Report: {report.html.resolve()}", markup=False, soft_wrap=True)
     out.print(f"[dim]Done in {time.perf_counter() - start:.1f} s.[/dim]")
 
 
@@ -101,15 +126,9 @@ def _train_and_report(store_dir: Path, out_dir: Path, quiet: bool) -> Report:
     if not quiet:
         out.rule("[bold]3. Training: inits on a deep net; none / L1 / L2 / dropout / decay")
     for spec in demo_specs():
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
         with (
             graceful_stop() as stop,
-            Progress(*columns, console=err, disable=quiet, transient=True) as bars,
+            Progress(*progress_columns(), console=err, disable=quiet, transient=True) as bars,
         ):
             summary = run_sweep(
                 spec, store, backend="local", progress=RichProgress(bars), should_stop=stop
@@ -118,7 +137,11 @@ def _train_and_report(store_dir: Path, out_dir: Path, quiet: bool) -> Report:
             out.print(
                 f"{spec.name}: {len(summary.trained)} trained, "
                 f"{summary.skipped} reused from {store.path}",
+                markup=False,
                 soft_wrap=True,
             )
+            print_claims(judge_spec(spec, store), title=f"{spec.name}: claims")
     names = [spec.name for spec in demo_specs()]
-    return build_report(store, out_dir, names, extras=background_figures())
+    with activity("Computing the background figures (paths, landscape)", quiet=quiet) as doing:
+        extras = background_figures()
+        return build_report(store, out_dir, names, extras=extras, progress=doing)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from matplotlib.figure import Figure
 
-from weightlab._optional import MissingExtraError
-from weightlab._validate import OneOf, check, fail
-from weightlab.cli.common import JsonFlag, app, emit_json, out
+from weightlab._validate import Interval, OneOf, check, fail
+from weightlab.cli.common import JsonFlag, activity, app, emit_json, out, output_file
 from weightlab.data import load_dataset
 from weightlab.report.agreement import agreement_caption, agreement_data, agreement_figure
 from weightlab.report.figures import save
@@ -19,6 +18,14 @@ from weightlab.report.landscape import landscape_figure
 from weightlab.report.paths import path_figure, regularization_path
 
 KINDS = ("landscape", "path", "agreement")
+MAX_STEPS = 10_000  # about three minutes of agreement training on one core
+# The upper limit only: agreement_data itself asks for at least one step.
+_TABLE = {"kind": OneOf(KINDS), "steps": Interval(-math.inf, MAX_STEPS, integer=True)}
+_DOING = {
+    "landscape": "Computing the loss landscape and the descent path",
+    "path": "Solving the regularization paths",
+    "agreement": "Training the setting in each framework",
+}
 
 
 @app.command("figure")
@@ -66,24 +73,34 @@ def figure(
             "framework is always trained)."
         ),
     ] = "torch,keras,mlx",
-    steps: Annotated[int, typer.Option(help="agreement: training steps.")] = 20,
+    steps: Annotated[
+        int, typer.Option(help=f"agreement: training steps (at most {MAX_STEPS}).")
+    ] = 20,
     as_json: JsonFlag = False,
 ) -> None:
     """Make one figure, e.g. weightlab figure landscape --function rosenbrock --lam 0.5,
     or weightlab figure agreement --setting 'keras:SGD(learning_rate=0.1)+L2(0.01)'."""
-    check("figure", {"kind": kind}, {"kind": OneOf(KINDS)})
-    if kind == "landscape":
-        fig = landscape_figure(function, penalty, lam, rule=rule)
-        info: dict[str, Any] = {"function": function, "penalty": penalty, "lam": lam, "rule": rule}
-    elif kind == "path":
-        fig, info = _path(dataset, kinds)
-    else:
-        fig, info = _agreement(setting, frameworks, steps)
-    path = save(fig, out_file)
+    check("figure", {"kind": kind, "steps": steps}, _TABLE)
+    output_file("figure", out_file, (".png", ".svg"))
+    with activity(_DOING[kind], quiet=as_json) as doing:
+        if kind == "landscape":
+            fig = landscape_figure(function, penalty, lam, rule=rule)
+            info: dict[str, Any] = {
+                "function": function,
+                "penalty": penalty,
+                "lam": lam,
+                "rule": rule,
+            }
+        elif kind == "path":
+            fig, info = _path(dataset, kinds)
+        else:
+            fig, info = _agreement(setting, frameworks, steps)
+        doing(f"Saving {out_file}")
+        path = save(fig, out_file)
     if as_json:
         emit_json({"kind": kind, "file": str(path), **info})
     else:
-        out.print(f"Wrote {path}", soft_wrap=True)
+        out.print(f"Wrote {path}", markup=False, soft_wrap=True)
 
 
 def _path(dataset: str, kinds: str) -> tuple[Figure, dict[str, Any]]:
@@ -106,10 +123,5 @@ def _agreement(setting: str | None, frameworks: str, steps: int) -> tuple[Figure
         example = "'keras:SGD(learning_rate=0.1)+L2(0.01)'"
         raise fail("figure", "setting", f"given for the agreement figure, e.g. {example}", None)
     chosen = tuple(f.strip() for f in frameworks.split(",") if f.strip())
-    try:
-        data = agreement_data(setting, chosen, steps=steps)
-    except MissingExtraError as error:
-        # A missing optional framework: one line, like every other bad input.
-        sys.stderr.write(f"Error: {error}\n")
-        raise typer.Exit(2) from None
+    data = agreement_data(setting, chosen, steps=steps)
     return agreement_figure(data), {**data.summary(), "caption": agreement_caption(data)}

@@ -12,12 +12,23 @@ import typer
 from rich import box
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 from torch import nn
 
-from weightlab._validate import Interval, OneOf, check, fail
-from weightlab.cli.common import JsonFlag, SeedOption, app, emit_json, err, num, out
+from weightlab._validate import Interval, OneOf, check, error_summary, fail
+from weightlab.cli.common import (
+    JsonFlag,
+    SeedOption,
+    app,
+    emit_json,
+    err,
+    num,
+    out,
+    output_dir,
+)
 from weightlab.data import DATASETS, load_dataset
 from weightlab.diagnose import COMPARE_SCHEMES, Diagnosis, iter_compare, unit_noise
+from weightlab.init import resolve
 from weightlab.models import (
     ACTIVATION_MODULES,
     check_input_shape,
@@ -26,9 +37,16 @@ from weightlab.models import (
     mlp,
     parse_shape,
 )
+from weightlab.models.budget import cnn_network, measure_estimate, mlp_network, require_memory
 from weightlab.report.figures import activation_histograms, save, variance_vs_depth
 
-__all__ = ["build_model", "print_comparison", "print_diagnosis", "run_inspect"]
+__all__ = [
+    "build_model",
+    "check_memory",
+    "print_comparison",
+    "print_diagnosis",
+    "run_inspect",
+]
 
 _TABLE = {
     "arch": OneOf(("mlp", "cnn")),
@@ -56,6 +74,28 @@ def build_model(
     return lambda: cnn(shape[0], [width] * depth, 10, activation, dim=len(shape) - 1)
 
 
+def check_memory(
+    owner: str,
+    arch: str,
+    depth: int,
+    width: int,
+    shape: tuple[int, ...],
+    batch: int,
+    schemes: Iterable[str],
+) -> None:
+    """Refuse a built-in model whose measurement under ``schemes`` would not fit in the
+    free memory, before anything is allocated (one line naming both sizes)."""
+    hidden = [width] * depth
+    network = (
+        mlp_network(shape[0], hidden, 10)
+        if arch == "mlp"
+        else cnn_network(shape[0], hidden, 10, 3, shape[1:])
+    )
+    qr = any(resolve(s).name in ("orthogonal", "lsuv") for s in schemes)
+    estimate = measure_estimate(network, batch, orthogonal=qr)
+    require_memory(owner, "width", width, estimate, context=f" at depth {depth}")
+
+
 def load_inputs(
     source: str, shape: tuple[int, ...], batch: int, gen: torch.Generator
 ) -> torch.Tensor:
@@ -75,11 +115,15 @@ def load_inputs(
     if path.suffix not in (".pt", ".npy") or not path.is_file():
         expected = "'noise', a dataset name, or an existing .pt or .npy file"
         raise fail("inspect", "inputs", expected, source)
-    data = (
-        torch.load(path, weights_only=True)
-        if path.suffix == ".pt"
-        else torch.from_numpy(np.load(path, allow_pickle=False))
-    )
+    try:
+        data = (
+            torch.load(path, weights_only=True)
+            if path.suffix == ".pt"
+            else torch.from_numpy(np.load(path, allow_pickle=False))
+        )
+    except Exception as error:  # unreadable or not a tensor file: say why, in one line
+        expected = f"a readable {path.suffix} file of inputs ({error_summary(error)})"
+        raise fail("inspect", "inputs", expected, source) from None
     if not isinstance(data, torch.Tensor) or tuple(data.shape[1:]) != shape:
         got = tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__
         raise fail("inspect", "inputs", f"a tensor of shape [N, {', '.join(map(str, shape))}]", got)
@@ -91,7 +135,7 @@ def print_diagnosis(spec: str, d: Diagnosis) -> None:
     in ``--json``)."""
     m = d.measurement
     table = Table(
-        title=f"{spec}: per-layer statistics at initialization",
+        title=Text(f"{spec}: per-layer statistics at initialization"),
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
@@ -102,8 +146,8 @@ def print_diagnosis(spec: str, d: Diagnosis) -> None:
     for i, r in enumerate(m.layers):
         frac = r.dead_fraction if r.dead_fraction is not None else r.saturated_fraction
         table.add_row(
-            r.name,
-            r.activation,
+            Text(r.name),
+            Text(r.activation),
             num(r.pre_var),
             num(r.predicted_pre_var),
             num(m.chain[i]),
@@ -165,17 +209,18 @@ def print_comparison(results: dict[str, Diagnosis], title: str) -> None:
     first = next(iter(results.values())).measurement
     n = len(first.layers)
     shown = sorted({0, n // 2, n - 1})
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("scheme", no_wrap=True)
+    table = Table(title=Text(title), box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    # A long spec folds onto more lines rather than squeezing the flags out at 80 columns.
+    table.add_column("scheme", overflow="fold", min_width=12)
     for i in shown:
         table.add_column(f"L{i + 1}", justify="right", no_wrap=True)
     for col in ("theory", "Var(∂W1)"):
         table.add_column(col, justify="right", no_wrap=True)
-    table.add_column("flags", min_width=20)
+    table.add_column("flags", min_width=12)
     for spec, d in results.items():
         m = d.measurement
         table.add_row(
-            spec,
+            Text(spec),
             *(num(m.layers[i].pre_var, 2) for i in shown),
             num(m.chain[-1], 2),
             num(m.layers[0].weight_grad_var, 2),
@@ -294,9 +339,13 @@ def inspect(
         raise fail("inspect", "input_shape", "given with --model (e.g. 3,32,32)", None)
     shape = parse_shape(input_shape or default_shape)
     build = build_model(arch, depth, width, activation, shape, model)
+    schemes = _schemes(compare, init)
+    if model is None:
+        check_memory("inspect", arch, depth, width, shape, batch, schemes)
+    if figures:
+        output_dir("inspect", out_dir)
     gen = torch.Generator().manual_seed(seed)
     x = load_inputs(inputs, shape, batch, gen)
-    schemes = _schemes(compare, init)
     results = run_inspect(
         build, schemes, x, gain_from_activation=gain_from_activation, generator=gen, quiet=as_json
     )
@@ -314,7 +363,7 @@ def inspect(
             out.print(f"{spec}: {messages}", markup=False, soft_wrap=True)
         print_recommendation(next(iter(results.values())))
     for p in paths:
-        out.print(f"Wrote {p}", soft_wrap=True)
+        out.print(f"Wrote {p}", markup=False, soft_wrap=True)
 
 
 def _default_shape(arch: str, width: int, inputs: str) -> str:

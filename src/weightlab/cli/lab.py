@@ -20,6 +20,7 @@ from weightlab.store import DEFAULT_STORE
 __all__ = ["is_loopback", "lab", "url_for"]
 
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+_PURPOSE = "The browser lab's server and charts"
 
 
 def is_loopback(host: str) -> bool:
@@ -82,6 +83,14 @@ def lab(
     max_sessions: Annotated[
         int, typer.Option(help="Browser tabs (sessions) open at once.", min=1, max=1024)
     ] = 32,
+    max_client_sessions: Annotated[
+        int | None,
+        typer.Option(
+            help="Sessions one client address may hold. \\[default: a quarter of --max-sessions]",
+            min=1,
+            max=1024,
+        ),
+    ] = None,
 ) -> None:
     """Start the browser lab (init, regularization, landscape and runs) and print its URL.
 
@@ -90,9 +99,10 @@ def lab(
     if not is_loopback(host) and not allow_remote:
         expected = "a loopback address (127.0.0.1, ::1 or localhost) unless --allow-remote is given"
         raise fail("lab", "host", expected, host)
+    # Installed with weightlab; a damaged environment still gets one line naming pip.
     for package in ("fastapi", "plotly"):  # plotly's own plotly.min.js is served to the page
-        require(package, "lab", "The browser lab")
-    uvicorn = require("uvicorn", "lab", "The browser lab")
+        require(package, "lab", _PURPOSE)
+    uvicorn = require("uvicorn", "lab", _PURPOSE)
     from weightlab.lab.app import create_app
 
     sock = _bind(host, port)
@@ -104,7 +114,11 @@ def lab(
             "machine and read the run store.\n"
         )
     application = create_app(
-        Path(store), max_sessions=max_sessions, max_trainings=max_trainings, warm_up=True
+        Path(store),
+        max_sessions=max_sessions,
+        max_trainings=max_trainings,
+        max_client_sessions=max_client_sessions,
+        warm_up=True,
     )
     out.print(f"weightlab lab: {url}  (Ctrl-C stops it)", soft_wrap=True, markup=False)
     config = uvicorn.Config(application, log_level="warning", timeout_graceful_shutdown=2)

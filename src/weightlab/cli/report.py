@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from weightlab._validate import fail
-from weightlab.cli.common import JsonFlag, app, emit_json, out
+from weightlab.cli.common import JsonFlag, activity, app, emit_json, out, output_dir
 from weightlab.cli.run import StoreOption
 from weightlab.report import build_report
 from weightlab.store import DEFAULT_STORE, Store
@@ -35,7 +35,9 @@ def report(
     if unknown:
         known = ", ".join(target.sweeps()) or "none yet"
         raise fail("report", "sweep", f"a sweep in the store ({known})", unknown[0])
-    result = build_report(target, out_dir, sweep)
+    output_dir("report", out_dir)
+    with activity("Drawing the report's figures", quiet=as_json) as doing:
+        result = build_report(target, out_dir, sweep, progress=doing)
     if as_json:
         emit_json(
             {
@@ -49,4 +51,4 @@ def report(
     for name, captions in result.captions.items():
         for caption in captions:
             out.print(f"• {name}: {caption}", markup=False, soft_wrap=True)
-    out.print(f"Report: {result.html.resolve()}", soft_wrap=True)
+    out.print(f"Report: {result.html.resolve()}", markup=False, soft_wrap=True)

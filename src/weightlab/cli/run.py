@@ -3,59 +3,89 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from weightlab._validate import fail
+from weightlab.claims import Verdict
+from weightlab.cli.claims import print_claims
 from weightlab.cli.common import JsonFlag, app, emit_json, err, num, out
 from weightlab.cli.interrupt import graceful_stop
+from weightlab.cli.store import StoreOption, open_store, store_errors
+from weightlab.cli.tables import fit_table
 from weightlab.store import DEFAULT_STORE, Store
 from weightlab.sweep import load_spec
-from weightlab.sweep.runner import final_metrics, run_sweep
+from weightlab.sweep.judge import judge_spec
+from weightlab.sweep.runner import SweepSummary, check_run_options, final_metrics, run_sweep
 
-StoreOption = Annotated[Path, typer.Option("--store", help="Folder of the run store (runs.db).")]
+__all__ = ["RichProgress", "StoreOption", "progress_columns"]
+
+
+def progress_columns() -> tuple[ProgressColumn, ...]:
+    """What the sweep bar shows, in 80 columns: activity and runs finished, model-steps
+    done of all, and the estimated time left."""
+    return (
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        TextColumn("model-steps  ETA"),
+        TimeRemainingColumn(),
+    )
 
 
 class RichProgress:
-    """Two bars: runs of the sweep, and steps of the current run."""
+    """One bar in model-steps (runs × steps) that moves as chunks report, with an
+    estimate of the time left; what the sweep is doing and the runs finished in its
+    description; notes (a dead worker, the Ray cluster) printed above it."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
-        self.sweep = progress.add_task("sweep", total=None)
-        self.run = progress.add_task("run", total=None, visible=False)
+        self.task = progress.add_task("starting", total=None)
+        self.runs = self.finished = 0
+        self.doing = "starting"
 
-    def sweep_started(self, total: int, finished: int) -> None:
-        self.progress.update(
-            self.sweep,
-            total=total,
-            completed=finished,
-            description=f"sweep ({finished} already done)",
-        )
+    def sweep_started(self, runs: int, finished: int, steps: int, done: int) -> None:
+        # A new task, so that the steps already done do not count as speed for the ETA.
+        self.progress.remove_task(self.task)
+        self.runs, self.finished = runs, finished
+        self.task = self.progress.add_task(self._description(), total=steps, completed=done)
 
-    def run_started(self, label: str, steps: int) -> None:
-        self.progress.reset(self.run, total=steps, visible=True, description=label)
-
-    def run_step(self, step: int, metrics: Mapping[str, float]) -> None:
-        loss = metrics.get("val_loss", float("nan"))
-        self.progress.update(self.run, completed=step, description=f"val_loss {loss:.4g}")
+    def advanced(self, done: int) -> None:
+        self.progress.update(self.task, completed=done)
 
     def run_finished(self, label: str, status: str) -> None:
-        self.progress.advance(self.sweep)
+        self.finished += 1
+        self.progress.update(self.task, description=self._description())
         if status != "done":
             self.progress.console.print(f"{label}: {status}", markup=False)
+
+    def note(self, message: str) -> None:
+        self.progress.console.print(message, markup=False, soft_wrap=True)
+
+    def phase(self, text: str) -> None:
+        self.doing = text
+        self.progress.update(self.task, description=self._description())
+
+    def _description(self) -> str:
+        return f"{self.doing}, {self.finished}/{self.runs} runs"
 
 
 @app.command("run")
 def run(
     spec: Annotated[Path, typer.Argument(help="Experiment spec (YAML).")],
     store: StoreOption = DEFAULT_STORE,
-    device: Annotated[str, typer.Option(help="Torch device: cpu or cuda.")] = "cpu",
+    device: Annotated[str, typer.Option(help="Torch device: cpu, cuda or cuda:N.")] = "cpu",
     engine: Annotated[
         str,
         typer.Option(
@@ -69,53 +99,70 @@ def run(
         typer.Option(
             help="local: worker processes on this machine, one per core (one torch thread "
             "each); inprocess: in this process; ray: tasks on a Ray cluster "
-            "(pip install 'weightlab[ray]')."
+            "(pip install 'weightlab\\[ray]')."
         ),
     ] = "local",
     workers: Annotated[
         int | None,
-        typer.Option(help="Worker processes (local) or parallel tasks (ray). [default: cores]"),
+        typer.Option(help="Worker processes (local) or parallel tasks (ray). \\[default: cores]"),
     ] = None,
     chunk_size: Annotated[
         int | None,
-        typer.Option(help="Most runs per stacked chunk. [default: spread over the workers, ≤ 64]"),
+        typer.Option(
+            help="Most runs per stacked chunk. \\[default: spread over the workers, ≤ 64]"
+        ),
     ] = None,
     address: Annotated[
         str | None,
         typer.Option(
-            help="Ray cluster to join: 'auto', HOST:PORT or ray://HOST:10001. "
-            "[default: start a local one]"
+            help="Ray cluster to join: 'auto' (the one running on this machine), HOST:PORT "
+            "or ray://HOST:10001. \\[default: start a private local one]"
         ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train every run of a spec into the store; rerunning resumes where it stopped."""
+    """Train every run of a spec into the store; rerunning resumes where it stopped.
+
+    Exit code 0 when every run is done or diverged, 1 when a run failed, 2 for bad input
+    (spec, options, a damaged store), 130 when interrupted.
+    """
     sweep_spec = load_spec(spec)
-    if address is not None and backend != "ray":
-        raise fail("run", "address", "to be given only with --backend ray", address)
-    if device.startswith("cuda") and not __import__("torch").cuda.is_available():
-        raise fail("run", "device", "'cpu', or 'cuda' on a machine with a GPU", device)
-    target = Store(store)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with graceful_stop() as stop, Progress(*columns, console=err, disable=as_json) as bars:
-        summary = run_sweep(
-            sweep_spec,
-            target,
-            device=device,
-            engine=engine,
-            backend=backend,
-            workers=workers,
-            chunk_size=chunk_size,
-            address=address,
-            progress=RichProgress(bars),
-            should_stop=stop,
-        )
-    rows = final_metrics(target, sweep_spec.name)
+    options: dict[str, Any] = {
+        "device": device,
+        "engine": engine,
+        "backend": backend,
+        "workers": workers,
+        "chunk_size": chunk_size,
+        "address": address,
+    }
+    check_run_options(**options)
+    target = open_store(store, "run")
+    with (
+        store_errors("run"),
+        graceful_stop() as stop,
+        Progress(*progress_columns(), console=err, disable=as_json) as bars,
+    ):
+        progress = RichProgress(bars)
+        summary = run_sweep(sweep_spec, target, progress=progress, should_stop=stop, **options)
+        progress.phase("reading the results")
+        rows = final_metrics(target, sweep_spec.name)
+        if sweep_spec.claims:
+            progress.phase("judging the claims")
+        verdicts = judge_spec(sweep_spec, target)
+    _print_outcome(summary, rows, target, as_json, verdicts)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _print_outcome(
+    summary: SweepSummary,
+    rows: list[dict[str, Any]],
+    target: Store,
+    as_json: bool,
+    verdicts: Sequence[Verdict] = (),
+) -> None:
+    """The end of ``weightlab run``'s output: every run's final metrics, the counts, each
+    failure with its reason, and the spec's claims judged."""
     if as_json:
         emit_json(
             {
@@ -125,6 +172,7 @@ def run(
                 "skipped": summary.skipped,
                 "failed": summary.failed,
                 "runs": rows,
+                "claims": [v.to_json() for v in verdicts],
             }
         )
         return
@@ -137,6 +185,7 @@ def run(
     )
     for label, error in summary.failed:
         out.print(f"failed: {label}: {error}", style="red", markup=False, soft_wrap=True)
+    print_claims(verdicts, title="Claims")
 
 
 # Final metrics shown in the table, with their column titles.
@@ -158,18 +207,20 @@ def _print_runs(rows: list[dict[str, Any]]) -> None:
     """One row per run; of the settings, only the columns that vary are shown."""
     settings = [k for k in _SETTINGS if len({str(r[k]) for r in rows}) > 1] or ["init"]
     keys = [k for k in _SHOWN if any(k in r for r in rows)]
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for col in (*settings, "status", *(_SHOWN[k] for k in keys), "s"):
-        left = col in (*settings, "status") and col not in ("lr", "seed")
-        table.add_column(col, justify="left" if left else "right")
-    for r in rows:
-        table.add_row(
+    header = [*settings, "status", *(_SHOWN[k] for k in keys), "s"]
+    cells = [
+        [
             *(str(r[k]) for k in settings),
             r["status"],
             *(num(r.get(k)) for k in keys),
             num(r.get("seconds"), 2),
-        )
+        ]
+        for r in rows
+    ]
+    table, legend = fit_table(header, cells, labels=len(settings) + 1, width=out.width)
     out.print(table)
+    for line in legend:
+        out.print(line, markup=False, soft_wrap=True)
 
 
 @app.command("runs")
@@ -186,7 +237,7 @@ def runs(
         raise fail(
             "runs", "store", "a folder holding a runs.db (made by 'weightlab run')", str(store)
         )
-    target = Store(store)
+    target = open_store(store, "runs")
     if sweep is not None and sweep not in target.sweeps():
         known = ", ".join(target.sweeps()) or "none yet"
         raise fail("runs", "sweep", f"a sweep in the store ({known})", sweep)

@@ -47,12 +47,13 @@ def print_seed(result: SeedResult) -> None:
         worst = max(diffs, key=lambda k: diffs[k])
         out.print(
             f"Largest |exact − seed| difference: {diffs[worst]:.2g} ({worst}); "
-            + ", ".join(f"{k}: {v:.2g}" for k, v in diffs.items())
+            + ", ".join(f"{k}: {v:.2g}" for k, v in diffs.items()),
+            markup=False,
         )
     else:
         out.print("Settings differ from the seed's, so there are no printed values to compare.")
     for note in result.notes:
-        out.print(f"• {note}")
+        out.print(f"• {note}", markup=False)
 
 
 @app.command("seed-example")

@@ -81,6 +81,50 @@ _TRUNC_STD = 0.87962566103423978
 GAIN = Interval(0.0, math.inf, "neither")
 NONNEG = Interval(0.0, math.inf, "left")
 
+# Every real parameter of a scheme (a location, scale, gain, slope or bound) is kept
+# within ±MAGNITUDE, so that the variance computed from it and the weights drawn stay
+# finite in float32 (largest 3.4e38; a draw reaches several standard deviations past
+# its mean): 1e308 overflows the arithmetic or the draw.
+MAGNITUDE = 1e37
+
+
+def _capped(rule: Constraint) -> Constraint | None:
+    """``rule`` narrowed to [-MAGNITUDE, MAGNITUDE] when it is a real interval that
+    reaches beyond it; None when nothing changes."""
+    if not isinstance(rule, Interval) or rule.integer:
+        return None
+    if rule.low >= -MAGNITUDE and rule.high <= MAGNITUDE:
+        return None
+    low_open = rule.closed in ("neither", "right") and rule.low >= -MAGNITUDE
+    low = max(rule.low, -MAGNITUDE)
+    high = min(rule.high, MAGNITUDE)
+    high_open = rule.closed in ("neither", "left") and rule.high <= MAGNITUDE
+    closed = {
+        (False, False): "both",
+        (False, True): "left",
+        (True, False): "right",
+        (True, True): "neither",
+    }[(low_open, high_open)]
+    return Interval(low, high, closed)
+
+
+def check_params(owner: str, values: Mapping[str, Any], table: Mapping[str, Any]) -> None:
+    """Check a scheme's parameters against its ``table``, then every real one against
+    the table narrowed to ±MAGNITUDE (the second check only speaks for finite values
+    the first accepted, so its message names the float32 bound).
+
+    Example:
+        >>> check_params("constant", {"value": 1e308}, {"value": Interval()})
+        Traceback (most recent call last):
+        ...
+        weightlab._validate.ParameterError: The 'value' parameter of constant must be a \
+float in [-1e+37, 1e+37]. Got 1e+308.
+    """
+    check(owner, values, table)
+    narrowed = {name: _capped(rule) for name, rule in table.items()}
+    check(owner, values, {k: v for k, v in narrowed.items() if v is not None})
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -162,7 +206,7 @@ def register(
             bound.apply_defaults()
             values = bound.arguments
             REGISTRY[name].check_target(name, values[first], values.get("generator"))
-            check(name, values, table)
+            check_params(name, values, table)
             if cross is not None:
                 cross(values)
             with torch.no_grad():
@@ -561,7 +605,7 @@ def _bind(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], text: str) -
     values = {
         k: _coerce(v, entry.signature.parameters[k].default) for k, v in bound.arguments.items()
     }
-    check(name, values, entry.table)
+    check_params(name, values, entry.table)
     if entry.cross is not None:
         entry.cross(values)
     return Scheme(name, tuple(values.items()))

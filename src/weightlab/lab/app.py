@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import torch
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -213,6 +213,7 @@ def _meta(lab: Lab, runs: RunStore) -> dict[str, Any]:
         "limits": {
             **{k: list(v) for k, v in LIMITS.items()},
             "sessions": lab.max_sessions,
+            "client_sessions": lab.max_client_sessions,
             "trainings": lab.max_trainings,
         },
         "store": str(runs.directory),
@@ -296,9 +297,11 @@ def _install_session_routes(app: FastAPI, lab: Lab) -> None:
         name="create session",
         tags=["sessions"],
     )
-    def create_session() -> SessionBody:
-        """Start a session (one per browser tab): it holds that tab's trainings."""
-        return SessionBody(session=lab.create().id)
+    def create_session(request: Request) -> SessionBody:
+        """Start a session (one per browser tab): it holds that tab's trainings.  One
+        client (address) may hold at most a quarter of the lab's sessions."""
+        client = request.client.host if request.client else None
+        return SessionBody(session=lab.create(client).id)
 
     @app.delete(
         "/api/sessions/{session_id}",
@@ -465,12 +468,15 @@ def create_app(
     idle_seconds: float = 600.0,
     frame_seconds: float = 0.1,
     warm_up: bool = False,
+    max_client_sessions: int | None = None,
 ) -> FastAPI:
     """The lab as an ASGI app, reading runs from ``store``.
 
     Sets torch to one thread (small models train fastest so on few cores).  At most
-    ``max_sessions`` tabs and ``max_trainings`` trainings at once; a session without an
-    event stream is dropped after ``idle_seconds``.  With ``warm_up``, a small network is
+    ``max_sessions`` tabs and ``max_trainings`` trainings at once, and at most
+    ``max_client_sessions`` sessions per client address (default a quarter of
+    ``max_sessions``); a session without an event stream is dropped after
+    ``idle_seconds``.  With ``warm_up``, a small network is
     built and measured in the background at start, so the first request is fast too.
 
     Example:
@@ -484,6 +490,7 @@ def create_app(
         max_trainings=max_trainings,
         idle_seconds=idle_seconds,
         frame_seconds=frame_seconds,
+        max_client_sessions=max_client_sessions,
     )
     runs = RunStore(store)
 
@@ -511,4 +518,30 @@ def create_app(
     _install_pages(app)
     _install_session_routes(app, lab)
     _install_other_routes(app, lab, runs)
+    _link_sessions(app)
     return app
+
+
+def _link_sessions(app: FastAPI) -> None:
+    """Give ``POST /api/sessions``'s answer an OpenAPI link to every operation that takes
+    a ``session_id``, so that clients and API fuzzers know the new id goes there."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        links = {
+            op["operationId"]: {
+                "operationId": op["operationId"],
+                "parameters": {"path.session_id": "$response.body#/session"},
+            }
+            for methods in schema["paths"].values()
+            for op in methods.values()
+            if any(p.get("name") == "session_id" for p in op.get("parameters", []))
+        }
+        created = schema["paths"]["/api/sessions"]["post"]["responses"]["201"]
+        created["links"] = links
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from weightlab._validate import ParameterError, ParameterTypeError, error_summary, fail
 from weightlab.lab.schemas import expected
 
-__all__ = ["MAX_BODY", "BodyLimit", "LabError", "install_error_handlers"]
+__all__ = ["ECHO", "MAX_BODY", "BodyLimit", "LabError", "clip", "install_error_handlers"]
 
 MAX_BODY = 64 * 1024
 
@@ -54,8 +54,47 @@ _PHRASES = {
 }
 
 
-def _error(status: int, message: str, parameter: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "parameter": parameter}, status_code=status)
+ECHO = 200  # characters of the user's input an error message repeats
+
+
+def clip(text: str, limit: int = ECHO) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was.
+
+    Example:
+        >>> clip("abc"), clip("x" * 300, 5)
+        ('abc', 'xxxxx… (300 characters in all)')
+    """
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters in all)"
+
+
+def _short(message: str) -> str:
+    """The message with the echoed value after its last "Got " cut to about
+    :data:`ECHO` characters (a 100 KB name must not make a 100 KB error)."""
+    head, got, value = message.rpartition(" Got ")
+    if not got or len(value) <= ECHO + 40:
+        return clip(message, 4 * ECHO)
+    return clip(head, 3 * ECHO) + got + clip(value.removesuffix(".")) + "."
+
+
+def _error(
+    status: int,
+    message: str,
+    parameter: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": _short(message), "parameter": None if parameter is None else clip(parameter)}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _allowed(request: Request) -> str:
+    """The methods some route of the app takes at the request's path, for ``Allow``."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        regex, taken = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and taken and regex.match(path):
+            methods |= set(taken)
+    return ", ".join(sorted(methods))
 
 
 def _body_model(request: Request) -> type[BaseModel] | None:
@@ -89,8 +128,11 @@ def _owner(request: Request, model: type[BaseModel] | None) -> str:
     return getattr(route, "name", "the request")
 
 
-def _validation_message(request: Request, error: dict[str, Any]) -> tuple[int, str, str | None]:
-    """Status, message and parameter for pydantic's first complaint about a request."""
+def _validation_message(
+    request: Request, error: dict[str, Any], body: Any = None
+) -> tuple[int, str, str | None]:
+    """Status, message and parameter for pydantic's first complaint about a request
+    (``body``: the parsed JSON body, to quote a whole list when one item is bad)."""
     kind, loc = error["type"], tuple(error["loc"])
     if kind == "json_invalid":
         reason = error.get("ctx", {}).get("error", "")
@@ -99,7 +141,7 @@ def _validation_message(request: Request, error: dict[str, Any]) -> tuple[int, s
         return 400, "The request body must be a JSON object ({} takes every default).", None
     model = _body_model(request) if loc[0] == "body" else None
     owner = _owner(request, model)
-    names = [str(p) for p in loc[1:] if isinstance(p, str)]
+    names = [clip(str(p), 60) for p in loc[1:] if isinstance(p, str)]
     name = names[0] if names else None
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, (ParameterError, ParameterTypeError)):
@@ -118,7 +160,10 @@ def _validation_message(request: Request, error: dict[str, Any]) -> tuple[int, s
     phrase = expected(info) if info is not None else _PHRASES.get(kind, "a valid value")
     if phrase == "a valid value" and "expected" in error.get("ctx", {}):
         phrase = "one of " + str(error["ctx"]["expected"]).replace(" or ", ", ")
-    return 422, str(fail(owner, name, phrase, error.get("input"))), name
+    got = error.get("input")
+    if loc[0] == "body" and any(isinstance(p, int) for p in loc) and isinstance(body, dict):
+        got = body.get(name, got)  # one bad item of a list: quote the list
+    return 422, str(fail(owner, name, phrase, got)), name
 
 
 class BodyLimit:
@@ -159,7 +204,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        status, message, parameter = _validation_message(request, dict(exc.errors()[0]))
+        first = dict(exc.errors()[0])
+        status, message, parameter = _validation_message(request, first, exc.body)
         return _error(status, message, parameter)
 
     @app.exception_handler(Exception)
@@ -167,10 +213,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, f"The lab failed: {error_summary(exc)}")
 
     @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        allowed = _allowed(request) if exc.status_code == 405 else ""
         messages = {
             404: "No such page or endpoint (GET /openapi.json lists the API).",
-            405: "This endpoint does not take that method (GET /openapi.json lists the API).",
+            405: f"This endpoint takes {allowed.replace(', ', ' or ')}, not "
+            f"{clip(request.method, 20)} (GET /openapi.json lists the API).",
             413: f"The request body is over {MAX_BODY // 1024} KiB.",
         }
-        return _error(exc.status_code, messages.get(exc.status_code, str(exc.detail)))
+        headers = dict(exc.headers or {})
+        if allowed:
+            headers["Allow"] = allowed
+        message = messages.get(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, message, headers=headers or None)

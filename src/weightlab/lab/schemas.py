@@ -8,19 +8,29 @@ int, ``true`` is not a number), refuse unknown fields and non-finite numbers.
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from weightlab._validate import Interval, OneOf, fail
 from weightlab.init import resolve
+from weightlab.models.budget import Estimate, mlp_network, training_estimate
 from weightlab.regularize import REGISTRY, Param, Term, make_term, term_names
 
 __all__ = [
     "LIMITS",
+    "MEASURE_BATCH",
     "Activation",
+    "Count",
     "DatasetName",
     "InitSetup",
     "LandscapeQuery",
@@ -63,6 +73,19 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+MEASURE_BATCH = 128  # inputs the init explorer measures each frame (lab.explore)
+
+
+def _whole(value: Any) -> Any:
+    """A whole-number float (``155.0``) as the int it is: JSON Schema's ``integer``
+    includes it.  Other values pass unchanged, so ``155.5`` is still refused."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_whole)]
+"""An int field that also takes whole-number floats; booleans and strings are refused."""
 
 
 def _number(
@@ -120,7 +143,7 @@ class Setup(BaseModel):
     model_config = ConfigDict(**STRICT, title="setup")
 
     dataset: DatasetName = _choice("circle", DatasetName, "Dataset")
-    n_samples: int | None = _number(
+    n_samples: Count | None = _number(
         None,
         "n_samples",
         "Points of a 2-D toy set (half for validation) or MNIST-1D training series "
@@ -135,8 +158,8 @@ class Setup(BaseModel):
         description="Noise of a 2-D toy set: a float in [0, 0.5].",
         json_schema_extra={"expected": "a float in [0, 0.5]"},
     )
-    depth: int = _number(4, "depth", "Hidden layers", integer=True)
-    width: int = _number(32, "width", "Units per hidden layer", integer=True)
+    depth: Count = _number(4, "depth", "Hidden layers", integer=True)
+    width: Count = _number(32, "width", "Units per hidden layer", integer=True)
     activation: Activation = _choice("tanh", Activation, "Hidden activation")
     init: str = Field(
         default="xavier_normal",
@@ -147,7 +170,7 @@ class Setup(BaseModel):
         json_schema_extra={"expected": "a scheme name or spec of at most 120 characters"},
     )
     gain_from_activation: bool = _flag(False, "Set each layer's gain from its activation")
-    seed: int = Field(
+    seed: Count = Field(
         default=0,
         ge=0,
         le=2**31 - 1,
@@ -156,15 +179,32 @@ class Setup(BaseModel):
     )
     optimizer: Optimizer = _choice("sgd", Optimizer, "Optimizer")
     lr: float = _number(0.1, "lr", "Learning rate", closed="right")
-    batch_size: int = _number(32, "batch_size", "Minibatch size", integer=True)
-    max_steps: int = _number(
+    batch_size: Count = _number(32, "batch_size", "Minibatch size", integer=True)
+    max_steps: Count = _number(
         5000, "max_steps", "Training stops after this many steps", integer=True
     )
+
+    # Networks the section trains side by side from this setup.
+    NETWORKS: ClassVar[int] = 1
 
     @field_validator("init")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         return str(resolve(value))
+
+    def memory(self) -> Estimate:
+        """What the section's networks hold while they train and are measured: weights,
+        gradients, optimizer state and a batch's activations, counted without the
+        dataset's input and output sizes (at most 64 and 10, small beside the hidden
+        layers)."""
+        network = mlp_network(1, [self.width] * self.depth, 1)
+        return training_estimate(
+            network,
+            batch=max(self.batch_size, MEASURE_BATCH),
+            optimizer=self.optimizer,
+            models=self.NETWORKS,
+            kind="networks",
+        )
 
     @model_validator(mode="after")
     def _sized_for_dataset(self) -> Setup:
@@ -189,10 +229,11 @@ class _RegularizationBase(Setup):
     """The regularization explorer: a regularized and a plain network side by side."""
 
     model_config = ConfigDict(**STRICT, title="regularization setup")
+    NETWORKS: ClassVar[int] = 2  # the regularized network and its plain twin
 
     dataset: DatasetName = _choice("digits", DatasetName, "Dataset")
-    depth: int = _number(2, "depth", "Hidden layers", integer=True)
-    width: int = _number(64, "width", "Units per hidden layer", integer=True)
+    depth: Count = _number(2, "depth", "Hidden layers", integer=True)
+    width: Count = _number(64, "width", "Units per hidden layer", integer=True)
     activation: Activation = _choice("relu", Activation, "Hidden activation")
     init: str = Field(
         default="he_normal",
@@ -282,7 +323,7 @@ def _param_field(term: str, param: Param, alias: str) -> Any:
             le=high if right else None,
             lt=None if right else high,
         )
-        return (int if rule.integer else float, field)
+        return (Count if rule.integer else float, field)
     field = Field(
         default=param.start,
         alias=alias,
@@ -311,7 +352,7 @@ class StepRequest(BaseModel):
 
     model_config = ConfigDict(**STRICT, title="step")
 
-    steps: int = _number(1, "steps", "Steps to take", integer=True)
+    steps: Count = _number(1, "steps", "Steps to take", integer=True)
 
 
 class PlayRequest(BaseModel):
@@ -319,7 +360,10 @@ class PlayRequest(BaseModel):
 
     model_config = ConfigDict(**STRICT, title="play")
 
-    steps_per_frame: int = _number(5, "steps_per_frame", "Steps between frames", integer=True)
+    steps_per_frame: Count = _number(5, "steps_per_frame", "Steps between frames", integer=True)
+
+
+Coordinate = Annotated[float, Field(ge=LIMITS["start"][0], le=LIMITS["start"][1])]
 
 
 class LandscapeQuery(BaseModel):
@@ -332,8 +376,8 @@ class LandscapeQuery(BaseModel):
     lam: float | None = _number(
         None, "lam", "Penalty strength λ; null for the function's default", optional=True
     )
-    grid: int = _number(80, "grid", "Contour points per axis", integer=True)
-    start: list[float] | None = Field(
+    grid: Count = _number(80, "grid", "Contour points per axis", integer=True)
+    start: list[Coordinate] | None = Field(
         default=None,
         min_length=2,
         max_length=2,
@@ -348,13 +392,5 @@ class LandscapeQuery(BaseModel):
         closed="right",
         optional=True,
     )
-    steps: int = _number(200, "trajectory_steps", "Gradient-descent steps", integer=True)
+    steps: Count = _number(200, "trajectory_steps", "Gradient-descent steps", integer=True)
     rule: GdRule = _choice("proximal", GdRule, "How the L1 step treats weights near zero")
-
-    @field_validator("start")
-    @classmethod
-    def _finite_start(cls, value: list[float] | None) -> list[float] | None:
-        low, high = LIMITS["start"]
-        if value is not None and not all(math.isfinite(v) and low <= v <= high for v in value):
-            raise fail("landscape", "start", "a pair of floats in [-10000, 10000]", value)
-        return value

@@ -22,6 +22,7 @@ from weightlab.lab.errors import LabError
 from weightlab.lab.schemas import Setup
 from weightlab.lab.sections import SECTIONS
 from weightlab.lab.trainer import Trainer
+from weightlab.models.budget import require_memory
 
 __all__ = ["Lab", "Session", "to_json"]
 
@@ -34,8 +35,9 @@ def to_json(value: Any) -> str:
 class Session:
     """One tab's state: a trainer per section, what is playing, and the latest frames."""
 
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, client: str | None = None) -> None:
         self.id = session_id
+        self.client = client  # the address that made it (None: not known)
         self.lock = threading.RLock()  # held while a trainer steps or draws
         self.trainers: dict[str, Trainer] = {}
         self.generation: dict[str, int] = dict.fromkeys(SECTIONS, 0)
@@ -94,8 +96,12 @@ class Lab:
         idle_seconds: float = 600.0,
         frame_seconds: float = 0.1,
         step_seconds: float = 10.0,
+        max_client_sessions: int | None = None,
     ) -> None:
         self.max_sessions = max_sessions
+        # One client (one browser, one script) may hold a quarter of the sessions, so
+        # it cannot take every slot for the ten minutes an idle session lives.
+        self.max_client_sessions = max_client_sessions or max(1, max_sessions // 4)
         self.max_trainings = max_trainings
         self.idle_seconds = idle_seconds
         self.frame_seconds = frame_seconds
@@ -107,8 +113,9 @@ class Lab:
 
     # -- sessions ------------------------------------------------------------------------
 
-    def create(self) -> Session:
-        """A new session; idle ones are dropped first, and a full registry is a 429."""
+    def create(self, client: str | None = None) -> Session:
+        """A new session for ``client`` (its address; None when unknown); idle ones are
+        dropped first, and a full registry, or a client at its share of it, is a 429."""
         self._drop_idle()
         with self._lock:
             if len(self.sessions) >= self.max_sessions:
@@ -117,7 +124,15 @@ class Lab:
                     f"The lab already has {self.max_sessions} open sessions (its limit): "
                     "close a tab or try again later.",
                 )
-            session = Session(secrets.token_urlsafe(16))
+            held = sum(1 for s in self.sessions.values() if client and s.client == client)
+            if client and held >= self.max_client_sessions:
+                raise LabError(
+                    429,
+                    f"This client already has {held} open sessions (the limit per client): "
+                    "close a tab, DELETE a session, or try again when one has been idle "
+                    f"for {self.idle_seconds:g} s.",
+                )
+            session = Session(secrets.token_urlsafe(16), client)
             self.sessions[session.id] = session
         return session
 
@@ -168,7 +183,12 @@ class Lab:
     # -- trainers ------------------------------------------------------------------------
 
     def configure(self, session: Session, section: str, setup: Setup) -> dict[str, Any]:
-        """Build the section's trainer from ``setup`` (pausing it first)."""
+        """Build the section's trainer from ``setup`` (pausing it first); a setup whose
+        networks would not fit in the free memory is refused (422) before anything is
+        built."""
+        owner = str(setup.model_config.get("title"))
+        context = f" at depth {setup.depth}"
+        require_memory(owner, "width", setup.width, setup.memory(), context=context)
         self.pause(session, section)
         trainer = SECTIONS[section].build(setup)
         self.pause(session, section)  # in case a play slipped in while it was built

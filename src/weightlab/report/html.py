@@ -10,16 +10,19 @@ import html
 import io
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from weightlab import __version__
 from weightlab._validate import fail
+from weightlab.claims import Verdict
+from weightlab.report.claims import claims_html, figure_for
 from weightlab.report.figures import save
 from weightlab.report.runs import FigureItem, sweep_figures
 from weightlab.store import Store
+from weightlab.sweep.judge import judge
 
 __all__ = ["Report", "build_report"]
 
@@ -32,6 +35,7 @@ th:first-child, td:first-child, td.text { text-align: left; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 0.95rem; margin-top: 0.4rem; }
 .muted { color: #777; font-size: 0.85rem; }
+table.claims td { text-align: left; } table.claims td.verdict { white-space: nowrap; }
 """
 
 _COLUMNS = (
@@ -57,6 +61,7 @@ class Report:
     figures: list[Path]
     csv: Path
     captions: dict[str, list[str]]
+    claims: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _rows(store: Store, sweep: str) -> list[dict[str, Any]]:
@@ -116,10 +121,13 @@ def build_report(
     out_dir: str | Path,
     sweeps: Sequence[str] | None = None,
     extras: Sequence[FigureItem] = (),
+    progress: Callable[[str], None] | None = None,
 ) -> Report:
     """Write ``report.html``, ``figures/*.png`` and ``*.svg``, and ``final_metrics.csv``
     into ``out_dir`` for the given sweeps (default: every sweep in the store); figures
-    in ``extras`` (computed directly) go in a last section."""
+    in ``extras`` (computed directly) go in a last section.  ``progress`` is told what
+    is being done (``"demo-init: drawing its figures"``) as the work goes on."""
+    say = progress or (lambda _text: None)
     names = list(sweeps) if sweeps else store.sweeps()
     if not names:
         raise fail(
@@ -131,21 +139,28 @@ def build_report(
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     sections, paths, captions, all_rows = [], [], {}, []
-    for sweep in names:
+    judged: dict[str, list[dict[str, Any]]] = {}
+    for number, sweep in enumerate(names, 1):
+        say(f"{sweep} ({number}/{len(names)}): reading its runs and drawing its figures")
         items = sweep_figures(store, sweep)
         rows = _rows(store, sweep)
         all_rows += rows
         captions[sweep] = [item.caption for item in items]
         for item in items:
+            say(f"{sweep} ({number}/{len(names)}): saving {item.name}")
             for suffix in ("png", "svg"):
                 paths.append(save(item.figure, out / "figures" / f"{sweep}-{item.name}.{suffix}"))
+        say(f"{sweep} ({number}/{len(names)}): judging its claims")
+        verdicts = judge(store, sweep)
+        judged[sweep] = [v.to_json() for v in verdicts]
         sections.append(
             f"<section><h2>{html.escape(sweep)}</h2>"
             f"<p class='muted'>{len(rows)} runs</p>{_table(rows)}"
-            + "".join(_embed(item) for item in items)
+            + _figures_with_claims(items, verdicts)
             + "</section>"
         )
     if extras:
+        say("saving the background figures")
         captions["background"] = [item.caption for item in extras]
         for item in extras:
             for suffix in ("png", "svg"):
@@ -157,6 +172,7 @@ def build_report(
             + "".join(_embed(item) for item in extras)
             + "</section>"
         )
+    say("writing report.html and final_metrics.csv")
     csv_path = out / "final_metrics.csv"
     _write_csv(all_rows, csv_path)
     stamp = time.strftime("%Y-%m-%d %H:%M")
@@ -169,4 +185,16 @@ def build_report(
     )
     html_path = out / "report.html"
     html_path.write_text(page, encoding="utf-8")
-    return Report(html_path, paths, csv_path, captions)
+    return Report(html_path, paths, csv_path, captions, judged)
+
+
+def _figures_with_claims(items: Sequence[FigureItem], verdicts: Sequence[Verdict]) -> str:
+    """Each figure followed by the claims about what it draws; the other claims after
+    the last figure."""
+    names = [item.name for item in items]
+    placed = {name: [v for v in verdicts if figure_for(v, names) == name] for name in names}
+    rest = [v for v in verdicts if figure_for(v, names) is None]
+    parts = [_embed(item) + claims_html(placed[item.name]) for item in items]
+    if rest:
+        parts.append("<h3>Claims</h3>" + claims_html(rest))
+    return "".join(parts)

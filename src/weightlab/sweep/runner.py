@@ -8,12 +8,13 @@ processes on one store share the work without training a run twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
 
+from weightlab._optional import installed, pip_command
 from weightlab._validate import (
     OPTIONAL,
     Constraint,
@@ -28,29 +29,52 @@ from weightlab.data import Dataset, load_dataset
 from weightlab.models import build_model
 from weightlab.regularize import parse_regularization
 from weightlab.store import Store, owner_id
+from weightlab.store.sqlite import FINISHED, HEARTBEAT_SECONDS
 from weightlab.sweep.backends import (
     BACKENDS,
     ENGINES,
+    ChunkLostError,
     ChunkResult,
     Executor,
     InProcess,
+    StepCounter,
     make_executor,
     train_chunk,
 )
 from weightlab.sweep.spec import SweepSpec, expand
-from weightlab.train import RunConfig, RunOutput, train_run, versions
-from weightlab.train.stacked import bucket_key, stack_problem, train_stacked
+from weightlab.train import RunConfig, RunOutput, versions
+from weightlab.train.stacked import bucket_key, stack_problem
 
-__all__ = ["Progress", "SweepSummary", "prepare", "run_sweep"]
+__all__ = [
+    "Progress",
+    "SweepSummary",
+    "check_device",
+    "check_run_options",
+    "prepare",
+    "run_sweep",
+]
 
 
 class Progress(Protocol):
-    """What the runner reports as it goes (the CLI draws it with Rich)."""
+    """What the runner reports as it goes (the CLI draws it with Rich).  Progress is
+    counted in model-steps: a run of 3000 steps is 3000, a stacked chunk of 8 such runs
+    24000, so the count moves while chunks train, not only when they end."""
 
-    def sweep_started(self, total: int, finished: int) -> None: ...
-    def run_started(self, label: str, steps: int) -> None: ...
-    def run_step(self, step: int, metrics: Mapping[str, float]) -> None: ...
-    def run_finished(self, label: str, status: str) -> None: ...
+    def sweep_started(self, runs: int, finished: int, steps: int, done: int) -> None:
+        """``runs`` in the sweep, ``finished`` already; ``steps`` model-steps in all,
+        ``done`` those of the finished runs."""
+
+    def advanced(self, done: int) -> None:
+        """Model-steps done so far, finished runs and runs in training together."""
+
+    def run_finished(self, label: str, status: str) -> None:
+        """A run was written to the store (or failed)."""
+
+    def note(self, message: str) -> None:
+        """Something the user should read (a worker died, which Ray cluster is used)."""
+
+    def phase(self, text: str) -> None:
+        """What the sweep is doing now (training, writing results)."""
 
 
 @dataclass
@@ -107,8 +131,48 @@ _RUN_TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
     "workers": (Interval(1, 4096, integer=True), OPTIONAL),
     "chunk_size": (Interval(1, 4096, integer=True), OPTIONAL),
 }
-HEARTBEAT_SECONDS = 30.0
 MAX_CHUNK = 64  # larger stacks gain little and hold more memory
+
+
+def check_run_options(
+    *,
+    device: str = "cpu",
+    engine: str = "auto",
+    backend: str = "inprocess",
+    workers: int | None = None,
+    chunk_size: int | None = None,
+    address: str | None = None,
+) -> None:
+    """Validate :func:`run_sweep`'s options (the CLI calls it before it opens a store).
+    A CUDA device must exist here, except on a Ray cluster named by ``address``, which
+    is asked for GPUs when it is joined."""
+    check(
+        "run",
+        {"engine": engine, "backend": backend, "workers": workers, "chunk_size": chunk_size},
+        _RUN_TABLE,
+    )
+    if address is not None and backend != "ray":
+        raise fail("run", "address", "given only with backend 'ray'", address)
+    if backend == "ray" and not installed("ray"):
+        expected = f"'local' or 'inprocess' until Ray is installed ({pip_command('ray')})"
+        raise fail("run", "backend", expected, backend)
+    check_device(device, here=not (backend == "ray" and address is not None))
+
+
+def check_device(device: str, here: bool = True) -> None:
+    """``device`` must be ``cpu``, ``cuda`` or ``cuda:N``; with ``here``, a GPU that
+    torch sees on this machine."""
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda") or (index and (kind == "cpu" or not index.isdigit())):
+        raise fail("run", "device", "'cpu', 'cuda' or 'cuda:N' (N a GPU index)", device)
+    if kind != "cuda" or not here:
+        return
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        raise fail("run", "device", "'cpu': torch finds no CUDA GPU on this machine", device)
+    if index and int(index) >= count:
+        expected = f"'cpu', 'cuda' or 'cuda:0' to 'cuda:{count - 1}' ({count} GPUs here)"
+        raise fail("run", "device", expected, device)
 
 
 def run_sweep(
@@ -133,18 +197,25 @@ def run_sweep(
     ``"sequential"`` trains every run alone; ``"stacked"`` is ``auto`` that refuses runs
     that cannot stack.  ``backend``: ``"inprocess"`` (here), ``"local"`` (one worker
     process per core, or ``workers``) or ``"ray"`` (tasks on the cluster at ``address``,
-    or a local one).  The engine of each run is recorded in the store.
+    or a private local one).  The engine of each run is recorded in the store.
 
     Ctrl-C gives the runs in progress back (they are redone next time) and re-raises.  A
     run that raises is marked failed with its error and the sweep goes on; a run whose
-    loss becomes NaN or inf is stored as diverged.  ``stop_after`` trains at most that
-    many runs (for tests and for splitting work by hand).
+    loss becomes NaN or inf is stored as diverged.  A worker process that dies is
+    replaced and its chunk retried; a chunk whose worker dies every time fails with the
+    reason.  ``stop_after`` trains at most that many runs (for tests and for splitting
+    work by hand).
     """
-    check(
-        "run",
-        {"engine": engine, "backend": backend, "workers": workers, "chunk_size": chunk_size},
-        _RUN_TABLE,
+    check_run_options(
+        device=device,
+        engine=engine,
+        backend=backend,
+        workers=workers,
+        chunk_size=chunk_size,
+        address=address,
     )
+    if progress is not None:
+        progress.phase("loading data, checking models")
     configs, datasets = prepare(spec)
     if engine == "stacked":
         _require_stackable(configs)
@@ -153,20 +224,25 @@ def run_sweep(
         spec.model_dump(mode="json"),
         [(c.hash(), c.label(), c.to_dict()) for c in configs],
     )
-    finished = sum(r.status in ("done", "diverged") for r in store.runs(spec.name))
-    summary = SweepSummary(spec.name, len(configs), skipped=finished)
+    records = store.runs(spec.name)
+    finished = [r for r in records if r.status in FINISHED]
+    summary = SweepSummary(spec.name, len(configs), skipped=len(finished))
     if progress is not None:
-        progress.sweep_started(len(configs), finished)
+        steps = sum(int(r.config["train"]["steps"]) for r in records)
+        done = sum(int(r.config["train"]["steps"]) for r in finished)
+        progress.sweep_started(len(records), len(finished), steps, done)
     executor = make_executor(backend, workers=workers, device=device, address=address)
-    chunk = chunk_size or max(1, min(MAX_CHUNK, -(-(len(configs) - finished) // executor.workers)))
+    left = len(configs) - len(finished)
+    chunk = chunk_size or max(1, min(MAX_CHUNK, -(-left // executor.workers)))
     driver = _Driver(spec.name, store, engine, chunk, summary, progress, stop_after, on_claim)
-    if isinstance(executor, InProcess):
-        driver.run_here(datasets, device, should_stop)
-    else:
-        try:
+    driver.done = sum(int(r.config["train"]["steps"]) for r in finished)
+    try:
+        if isinstance(executor, InProcess):
+            driver.run_here(datasets, device, should_stop)
+        else:
             driver.run_on(executor, should_stop)
-        finally:
-            executor.close()
+    finally:
+        executor.close()
     return summary
 
 
@@ -182,6 +258,11 @@ def _group(engine: str) -> Callable[[dict[str, Any]], str | None]:
     if engine == "sequential":
         return lambda raw: None
     return lambda raw: bucket_key(RunConfig.from_dict(raw))
+
+
+def _steps(claimed: list[tuple[int, RunConfig]]) -> int:
+    """Model-steps of a chunk."""
+    return sum(int(c.train["steps"]) for _, c in claimed)
 
 
 class _Driver:
@@ -205,6 +286,8 @@ class _Driver:
         self.tried: set[int] = set()
         self.open = 0  # runs claimed and not yet written or given back
         self.group = _group(engine)
+        self.done = 0  # model-steps of finished runs
+        self._beat = time.monotonic()
 
     def claim(self) -> list[tuple[int, RunConfig]]:
         """The next chunk: up to ``chunk`` runs of one bucket (empty when done)."""
@@ -225,31 +308,56 @@ class _Driver:
         return [(run_id, RunConfig.from_dict(raw)) for run_id, raw in claimed]
 
     def write(self, run_id: int, config: RunConfig, result: ChunkResult) -> None:
+        """Store one run's result, while this process still holds the run (a process
+        that took over a stale claim writes it instead)."""
         self.open -= 1
         label = config.label()
         if result.output is None:
             error = result.error or "unknown error"
-            self.store.release(run_id, "failed", error)
-            self.summary.failed.append((label, error))
+            held = self.store.release(run_id, "failed", error, owner=self.owner)
+            if held:
+                self.summary.failed.append((label, error))
             status = "failed"
         else:
             out = result.output
-            if self.store.holds(run_id, self.owner):
-                engine = engine_label(config, result.engine, self.engine)
-                store_output(self.store, run_id, out, engine)
-            self.summary.trained.append(label)
-            if out.status == "diverged":
-                self.summary.diverged.append(label)
+            engine = engine_label(config, result.engine, self.engine)
+            held = store_output(self.store, run_id, out, engine, owner=self.owner)
+            if held:
+                self.summary.trained.append(label)
+                if out.status == "diverged":
+                    self.summary.diverged.append(label)
             status = out.status
+        if not held:
+            status = "taken over by another process, which writes it"
+        self.done += int(config.train["steps"])
         if self.progress is not None:
             self.progress.run_finished(label, status)
+
+    def write_chunk(self, claimed: list[tuple[int, RunConfig]], results: list[ChunkResult]) -> None:
+        if self.progress is not None:
+            self.progress.phase(f"writing {len(claimed)} runs to the store")
+        for (run_id, config), result in zip(claimed, results, strict=True):
+            self.write(run_id, config, result)
+        if self.progress is not None:
+            self.progress.phase("training")
+            self.progress.advanced(self.done)
 
     def release(self, runs: list[tuple[int, RunConfig]]) -> None:
         self.open -= len(runs)
         for run_id, _ in runs:
-            self.store.release(run_id, "interrupted")
+            self.store.release(run_id, "interrupted", owner=self.owner)
 
-    # -- in this process: step-level progress and Ctrl-C between steps ---------------
+    def heartbeat(self, chunks: list[list[tuple[int, RunConfig]]], now: bool = False) -> None:
+        """Every HEARTBEAT_SECONDS, tell other processes these runs are in training."""
+        if now or time.monotonic() - self._beat >= HEARTBEAT_SECONDS:
+            self._beat = time.monotonic()
+            self.store.heartbeat(*(i for c in chunks for i, _ in c), owner=self.owner)
+
+    def note(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress.note(message)
+
+    # -- in this process: Ctrl-C between steps ----------------------------------------
 
     def run_here(
         self,
@@ -257,55 +365,24 @@ class _Driver:
         device: str,
         should_stop: Callable[[], bool] | None,
     ) -> None:
-        while claimed := self.claim():
-            data = datasets[_dataset_key(claimed[0][1])]
-            if len(claimed) == 1:
-                run_id, config = claimed[0]
-                self.open -= 1  # _train_one writes or gives the run back itself
-                _train_one(
-                    self.store,
-                    run_id,
-                    config,
-                    data,
-                    device,
-                    self.progress,
-                    self.summary,
-                    should_stop,
-                    self.engine,
-                )
-                continue
-            self.run_stack_here(claimed, data, device, should_stop)
-
-    def run_stack_here(
-        self,
-        claimed: list[tuple[int, RunConfig]],
-        data: Dataset,
-        device: str,
-        should_stop: Callable[[], bool] | None,
-    ) -> None:
-        configs = [c for _, c in claimed]
         if self.progress is not None:
-            steps = int(configs[0].train["steps"])
-            self.progress.run_started(f"{len(configs)} runs stacked", steps)
+            self.progress.phase("training")
+        while claimed := self.claim():
+            stacked = self.engine != "sequential" and len(claimed) > 1
 
-        def on_step(step: int, metrics: Mapping[str, float]) -> None:
-            for run_id, _ in claimed:
-                self.store.heartbeat(run_id)
-            if self.progress is not None:
-                self.progress.run_step(step, metrics)
+            def report(done: int, claimed: list[tuple[int, RunConfig]] = claimed) -> None:
+                self.heartbeat([claimed])
+                if self.progress is not None:
+                    self.progress.advanced(self.done + done)
 
-        try:
-            outputs = train_stacked(
-                configs, data, device=device, on_step=on_step, should_stop=should_stop
-            )
-            results = [ChunkResult(o, None, "stacked") for o in outputs]
-        except KeyboardInterrupt:
-            self.release(claimed)
-            raise
-        except Exception:  # the sequential engine is the reference: fall back to it
-            results = train_chunk([c.to_dict() for c in configs], device, False)
-        for (run_id, config), result in zip(claimed, results, strict=True):
-            self.write(run_id, config, result)
+            counter = StepCounter(report, should_stop)
+            try:
+                configs = [c.to_dict() for _, c in claimed]
+                results = train_chunk(configs, device, stacked, datasets, counter)
+            except KeyboardInterrupt:
+                self.release(claimed)
+                raise
+            self.write_chunk(claimed, results)
 
     # -- on worker processes or a Ray cluster ----------------------------------------
 
@@ -313,24 +390,22 @@ class _Driver:
         self, executor: Executor, ticket: int, claimed: list[tuple[int, RunConfig]]
     ) -> None:
         """Write a finished chunk's runs; a chunk that was lost (its worker died after
-        every retry) gives its runs back, to be trained on the next invocation."""
+        every retry) fails its runs with the reason."""
         try:
             results = executor.result(ticket)
         except Exception as error:
-            self.release(claimed)
-            message = f"chunk lost, run again to retry: {error_summary(error)}"
-            for _, config in claimed:
-                self.summary.failed.append((config.label(), message))
-                if self.progress is not None:
-                    self.progress.run_finished(config.label(), "interrupted")
-            return
-        for (run_id, config), result in zip(claimed, results, strict=True):
-            self.write(run_id, config, result)
+            reason = str(error) if isinstance(error, ChunkLostError) else error_summary(error)
+            failed = ChunkResult(None, f"chunk lost: {reason}", "sequential")
+            results = [failed] * len(claimed)
+        self.write_chunk(claimed, results)
 
     def run_on(self, executor: Executor, should_stop: Callable[[], bool] | None) -> None:
         in_flight: dict[int, list[tuple[int, RunConfig]]] = {}
-        beat = time.monotonic()
         try:
+            for message in executor.notes():
+                self.note(message)
+            if self.progress is not None:
+                self.progress.phase("training")
             exhausted = False
             while True:
                 while not exhausted and len(in_flight) < executor.workers:
@@ -345,11 +420,13 @@ class _Driver:
                     return
                 for ticket in executor.poll(timeout=0.5):
                     self.collect(executor, ticket, in_flight.pop(ticket))
-                if time.monotonic() - beat > HEARTBEAT_SECONDS:
-                    beat = time.monotonic()
-                    for claimed in in_flight.values():
-                        for run_id, _ in claimed:
-                            self.store.heartbeat(run_id)
+                for message in executor.notes():
+                    self.note(message)
+                if self.progress is not None:
+                    self.progress.advanced(self.done + sum(executor.progress().values()))
+                # Only chunks still in training are in in_flight: a lost chunk's runs
+                # were written as failed above, so their heartbeats stop.
+                self.heartbeat(list(in_flight.values()))
                 if should_stop is not None and should_stop():
                     raise KeyboardInterrupt
         except BaseException:
@@ -357,45 +434,6 @@ class _Driver:
             for claimed in in_flight.values():
                 self.release(claimed)
             raise
-
-
-def _train_one(
-    store: Store,
-    run_id: int,
-    config: RunConfig,
-    data: Dataset,
-    device: str,
-    progress: Progress | None,
-    summary: SweepSummary,
-    should_stop: Callable[[], bool] | None = None,
-    requested: str = "auto",
-) -> None:
-    label = config.label()
-    if progress is not None:
-        progress.run_started(label, int(config.train["steps"]))
-
-    def on_step(step: int, metrics: Mapping[str, float]) -> None:
-        store.heartbeat(run_id)
-        if progress is not None:
-            progress.run_step(step, metrics)
-
-    try:
-        out = train_run(config, data, device=device, on_step=on_step, should_stop=should_stop)
-    except KeyboardInterrupt:
-        store.release(run_id, "interrupted")
-        raise
-    except Exception as error:  # one bad run must not stop the sweep
-        store.release(run_id, "failed", error_summary(error))
-        summary.failed.append((label, error_summary(error)))
-        if progress is not None:
-            progress.run_finished(label, "failed")
-        return
-    store_output(store, run_id, out, engine_label(config, None, requested))
-    summary.trained.append(label)
-    if out.status == "diverged":
-        summary.diverged.append(label)
-    if progress is not None:
-        progress.run_finished(label, out.status)
 
 
 def engine_label(config: RunConfig, engine: str | None, requested: str) -> str | None:
@@ -408,9 +446,16 @@ def engine_label(config: RunConfig, engine: str | None, requested: str) -> str |
     return f"sequential ({problem})" if problem is not None else engine
 
 
-def store_output(store: Store, run_id: int, out: RunOutput, engine: str | None = None) -> None:
-    """Write one run's results, its status and the engine that trained it."""
-    store.finish(
+def store_output(
+    store: Store,
+    run_id: int,
+    out: RunOutput,
+    engine: str | None = None,
+    owner: str | None = None,
+) -> bool:
+    """Write one run's results, its status and the engine that trained it (only while
+    ``owner``, if given, holds the run); False when it was not written."""
+    return store.finish(
         run_id,
         status=out.status,
         metrics=out.metrics,
@@ -421,6 +466,7 @@ def store_output(store: Store, run_id: int, out: RunOutput, engine: str | None =
         versions=versions(),
         diverged_step=out.diverged_step,
         engine=engine,
+        owner=owner,
     )
 
 

@@ -17,21 +17,31 @@ anything trains, with the path of the bad field in the message::
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from weightlab._validate import ParameterError, fail
+from weightlab._validate import ParameterError, error_summary, fail
 from weightlab.activations import ACTIVATION_MODULES
+from weightlab.claims.spec import Claim, check_claims
 from weightlab.init import resolve
+from weightlab.models.budget import (
+    Estimate,
+    cnn_network,
+    mlp_network,
+    shortfall,
+    training_estimate,
+)
 from weightlab.regularize import parse_regularization
 from weightlab.train.config import RunConfig
 
-__all__ = ["SweepSpec", "expand", "load_spec"]
+__all__ = ["SweepSpec", "expand", "load_spec", "memory_estimate", "runs_at_once"]
 
 REGRESSION_DATASETS = ("diabetes", "multicollinear")
+STACKED_AT_ONCE = 64  # the runner's MAX_CHUNK: runs one stacked chunk trains together
 
 
 class _Strict(BaseModel):
@@ -112,6 +122,9 @@ class TrainSpec(_Strict):
     # first layer of all its models as one matrix product.
     data_order: Literal["per_model", "shared"] = "per_model"
     order_seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    # "bootstrap": each run trains on a resample (with replacement) of the training split
+    # drawn with its seed, so that seeds vary the data too (coefficient spread stories).
+    resample: Literal["none", "bootstrap"] = "none"
 
     @model_validator(mode="after")
     def _within(self) -> TrainSpec:
@@ -134,6 +147,7 @@ class SweepSpec(_Strict):
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
     seeds: int | list[int] = 0
+    claims: list[Claim] = Field(default_factory=list)
 
     @field_validator("init")
     @classmethod
@@ -174,6 +188,8 @@ class SweepSpec(_Strict):
             raise ValueError(
                 f"logistic needs a classification dataset; {self.dataset.name} is regression"
             )
+        if self.claims:
+            check_claims(self.claims, [c.to_dict() for c in expand(self)])
         return self
 
 
@@ -182,8 +198,11 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _where(error: dict[str, Any]) -> str:
-    parts = [str(p) for p in error["loc"] if not str(p).startswith("function-after")]
-    return ".".join(parts) or "spec"
+    parts = [p for p in error["loc"] if not str(p).startswith("function-after")]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "spec"
 
 
 def load_spec(source: str | Path | dict[str, Any]) -> SweepSpec:
@@ -195,23 +214,86 @@ def load_spec(source: str | Path | dict[str, Any]) -> SweepSpec:
     if isinstance(source, dict):
         data: Any = source
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise fail("run", "spec", "an existing YAML file", str(path))
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as error:
-            raise fail(
-                "run", "spec", f"valid YAML ({str(error).splitlines()[0]})", str(path)
-            ) from None
+        data = _read(Path(source))
     if not isinstance(data, dict):
         raise fail(
             "run", "spec", "a YAML mapping with name, dataset, model, ...", type(data).__name__
         )
     try:
-        return SweepSpec.model_validate(data)
+        spec = SweepSpec.model_validate(data)
     except ValidationError as error:
         raise ParameterError(_message(error.errors()[0])) from None
+    _check_memory(spec)
+    return spec
+
+
+def _read(path: Path) -> Any:
+    """The YAML document in ``path``; unreadable, undecodable or malformed files are
+    refused in the one error format."""
+    if not path.is_file():
+        raise fail("run", "spec", "an existing YAML file", str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or error_summary(error)
+        raise fail("run", "spec", f"a readable YAML file ({reason})", str(path)) from None
+    except UnicodeDecodeError as error:
+        reason = f"byte {error.start} is not UTF-8"
+        raise fail("run", "spec", f"a UTF-8 text file ({reason})", str(path)) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        reason = str(error).splitlines()[0]
+        raise fail("run", "spec", f"valid YAML ({reason})", str(path)) from None
+    except RecursionError:  # deeply nested flow collections
+        raise fail("run", "spec", "YAML nested less deeply", str(path)) from None
+
+
+def runs_at_once(spec: SweepSpec) -> int:
+    """How many of the spec's runs one stacked chunk may train together: all of them,
+    up to the runner's chunk limit (``weightlab.sweep.runner.MAX_CHUNK``)."""
+    grid = [spec.optimizer.lr, spec.init, spec.regularization, spec.seeds]
+    return min(STACKED_AT_ONCE, math.prod(len(_as_list(v)) for v in grid))
+
+
+def memory_estimate(spec: SweepSpec, runs: int | None = None) -> Estimate | None:
+    """What training ``runs`` of the spec's models at once holds (default
+    :func:`runs_at_once`), counted without the dataset's own sizes (inputs and outputs
+    as one unit, the batch as large as the dataset states), so it never overstates;
+    None for a model given by import path."""
+    model = spec.model
+    if model.arch in ("linear", "logistic", "module"):
+        return None
+    if model.arch == "mlp":
+        network = mlp_network(1, model.hidden, 1)
+    else:
+        network = cnn_network(1, model.channels, 1, model.kernel_size, [1])
+    return training_estimate(
+        network,
+        batch=min(spec.train.batch_size, _examples(spec.dataset)),
+        optimizer=spec.optimizer.name,
+        momentum=spec.optimizer.momentum,
+        models=runs_at_once(spec) if runs is None else runs,
+    )
+
+
+def _examples(dataset: DatasetSpec) -> int:
+    """The training examples the spec states for its dataset (0 when it does not say):
+    a minibatch never holds more."""
+    for key in ("n_samples", "n_train"):
+        value = dataset.params().get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(0, value)
+    return 0
+
+
+def _check_memory(spec: SweepSpec) -> None:
+    estimate = memory_estimate(spec)
+    missing = None if estimate is None else shortfall(estimate)
+    if missing is not None:
+        field = "hidden" if spec.model.arch == "mlp" else "channels"
+        got = getattr(spec.model, field)
+        raise ParameterError(f"The spec field 'model.{field}' must be {missing}. Got {got!r}.")
 
 
 def _message(error: Any) -> str:
@@ -224,6 +306,8 @@ def _message(error: Any) -> str:
     if error["type"] == "missing":
         return f"The spec field '{where}' is required."
     text = str(error["msg"]).removeprefix("Value error, ").rstrip(".")
+    if text.startswith("The '") and not error["loc"]:  # names its own field
+        return f"{text}."
     if text.startswith("The '"):  # a weightlab error raised by a validator
         return f"The spec field '{where}': {text}."
     if not error["loc"]:  # a rule across fields
@@ -236,6 +320,9 @@ def _message(error: Any) -> str:
 def _fields(loc: tuple[Any, ...]) -> list[str]:
     model: Any = SweepSpec
     for part in loc:
+        if isinstance(part, int):  # an item of a list field: its item type
+            model = next((a for a in get_args(model) if hasattr(a, "model_fields")), None)
+            continue
         field = model.model_fields.get(str(part)) if hasattr(model, "model_fields") else None
         if field is None:
             return []
@@ -248,6 +335,8 @@ def expand(spec: SweepSpec) -> list[RunConfig]:
     model = spec.model.model_dump()
     optimizer = spec.optimizer.model_dump()
     train = spec.train.model_dump()
+    if train["resample"] == "none":  # the default leaves the runs' identities as they were
+        del train["resample"]
     dataset = {"name": spec.dataset.name, **spec.dataset.params()}
     runs = []
     grid = itertools.product(

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from weightlab._spec import parse_spec
 from weightlab._validate import Interval, check, fail, is_real
+from weightlab.init.schemes import check_params
 from weightlab.interop.translate.components import REQUIRED, Call
 from weightlab.interop.translate.meanings import (
     FRAMEWORKS,
@@ -131,7 +132,10 @@ def _bind(
         if value is REQUIRED:
             raise fail(owner, param, f"{usage}, giving {p}", text)
         bound[p] = _coerce(value, default, comp.rules.get(p))
-    check(f"{framework}:{name}", bound, comp.rules)
+    if comp.kind == "init":  # a scale or slope too large to draw with, as weightlab's own
+        check_params(f"{framework}:{name}", bound, comp.rules)
+    else:
+        check(f"{framework}:{name}", bound, comp.rules)
     return Call(framework, name, tuple(bound.items()))
 
 
