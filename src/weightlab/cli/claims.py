@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -31,7 +32,13 @@ def _number(value: float) -> str:
 def claims_table(verdicts: Sequence[Verdict], title: str | None = None) -> Table:
     """The claims as a table: the claim, its verdict, the effect with its 95% interval,
     and the test."""
-    table = Table(title=title, title_justify="left")
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     table.add_column("claim", overflow="fold", ratio=3)
     table.add_column("verdict", no_wrap=True)
     table.add_column("effect [95% interval]", overflow="fold", ratio=2)

@@ -176,7 +176,7 @@ def _print_outcome(
             }
         )
         return
-    _print_runs(rows)
+    _print_settings(rows)
     out.print(
         f"{len(summary.trained)} trained, {summary.skipped} already finished, "
         f"{len(summary.failed)} failed, {len(summary.diverged)} diverged. Store: {target.path}",
@@ -201,6 +201,49 @@ _SHOWN = {
 
 
 _SETTINGS = ("sweep", "init", "regularization", "lr", "seed")
+
+
+def _print_settings(rows: list[dict[str, Any]]) -> None:
+    """One row per setting (the runs of every seed together): how many runs finished
+    how, and the mean of each final metric over them; a single seed is shown per run."""
+    if len({r["seed"] for r in rows}) < 2:
+        _print_runs(rows)
+        return
+    settings = [k for k in _SETTINGS if k != "seed" and len({str(r[k]) for r in rows}) > 1]
+    settings = settings or ["init"]
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(str(r[k]) for k in settings), []).append(r)
+    keys = [k for k in _SHOWN if any(k in r for r in rows)]
+    header = [*settings, "seeds", *(f"{_SHOWN[k]}" for k in keys), "s"]
+    cells = [
+        [
+            *key,
+            _statuses(group),
+            *(num(_mean(group, k)) for k in keys),
+            num(_mean(group, "seconds"), 2),
+        ]
+        for key, group in groups.items()
+    ]
+    table, legend = fit_table(header, cells, labels=len(settings) + 1, width=out.width)
+    out.print(table)
+    for line in legend:
+        out.print(line, markup=False, soft_wrap=True)
+    out.print("Metrics: means over the seeds; 'weightlab runs' lists every run.", markup=False)
+
+
+def _statuses(group: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for r in group:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    if set(counts) == {"done"}:
+        return str(counts["done"])
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
+def _mean(group: list[dict[str, Any]], key: str) -> float | None:
+    values = [float(r[key]) for r in group if r.get(key) is not None]
+    return sum(values) / len(values) if values else None
 
 
 def _print_runs(rows: list[dict[str, Any]]) -> None:
