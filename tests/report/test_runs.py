@@ -252,6 +252,10 @@ def test_gap_figure_uses_a_strength_axis_when_one_regularizer_varies() -> None:
     np.testing.assert_allclose(gap_line.get_xdata(), [0.0, 0.001, 0.01])
     np.testing.assert_allclose(gap_line.get_ydata(), [0.55, 0.35, 0.15])
     assert len(right.collections) == 3  # one seed-range band per metric
+    # The best validation accuracy (l1(0.01): 0.85) is marked on the strength axis.
+    assert [t.get_text() for t in right.texts] == ["best val acc: l1(0.01)"]
+    marks = [line for line in right.get_lines() if list(line.get_xdata()) == [0.01, 0.01]]
+    assert len(marks) == 1
     mixed = gap_figure(
         {"none": [(curve, curve)], "l2(0.1)": [(curve, curve)]}
         | {"dropout(0.2)": [(curve, curve)]},

@@ -275,6 +275,23 @@ def gap_figure(
             "symlog", linthresh=min(v for v in numeric if v > 0) if any(numeric) else 1.0
         )
         ax_f.set(xlabel=f"{varied[0] if varied else ''} (0: none)")
+        scores = {
+            label: finite_mean([float(f.get(score, math.nan)) for f in finals[label]])
+            for label in labels
+        }
+        best = best_setting(scores, higher=score.endswith("acc"))
+        if best is not None:  # the U-curve's best strength, marked
+            at = x[labels.index(best)]
+            ax_f.axvline(at, color="tab:green", linestyle=":", linewidth=1)
+            ax_f.annotate(
+                f"best {score.replace('_', ' ')}: {best}",
+                (at, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -12),
+                textcoords="offset points",
+                fontsize=7,
+                color="tab:green",
+            )
     else:
         ax_f.set_xticks(x, labels, rotation=20, ha="right", fontsize=8)
     ax_f.set(ylabel="final value (mean; band or bars: seed range)")
@@ -645,15 +662,35 @@ def _gap_figure(runs: list[RunData], sweep: str) -> list[FigureItem]:
     mean = {reg: finite_mean(v) for reg, v in gaps.items()}
     spread = {reg: seed_spread(v) for reg, v in gaps.items()}
     fig = gap_figure(curves, finals, score=score, title=sweep)
+    caption = gap_caption(gaps)
+    if _varied(list(finals)) is not None:
+        scores = {
+            reg: finite_mean([float(f.get(score, math.nan)) for f in fs])
+            for reg, fs in finals.items()
+        }
+        caption += " " + best_strength_caption(scores, score)
     return [
         FigureItem(
             "generalization_gap",
             "Generalization gap",
             fig,
-            gap_caption(gaps),
+            caption,
             {"gap_mean": mean, "gap_spread": spread},
         )
     ]
+
+
+def best_strength_caption(scores: Mapping[str, float], score: str) -> str:
+    """Where a strength sweep's validation score is best (marked in the figure).
+
+    Example:
+        >>> best_strength_caption({"none": 0.41, "l2(0.01)": 0.52, "l2(1)": 0.1}, "val_acc")
+        'The best mean val_acc, 0.52, is at l2(0.01) (marked).'
+    """
+    best = best_setting(scores, higher=score.endswith("acc"))
+    if best is None:
+        return "No setting has a finite score."
+    return f"The best mean {score}, {scores[best]:.3g}, is at {best} (marked)."
 
 
 def gap_caption(gaps: Mapping[str, Sequence[float]]) -> str:
