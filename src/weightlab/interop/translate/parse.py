@@ -3,12 +3,11 @@ parsed setting."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from weightlab._spec import parse_spec
+from weightlab._spec import parse_spec, split_terms
 from weightlab._validate import Interval, check, fail, is_real
 from weightlab.init.schemes import check_params
 from weightlab.interop.translate.components import REQUIRED, Call
@@ -45,7 +44,7 @@ def parse_setting(text: str, owner: str = "translate", param: str = "setting") -
         raise fail(owner, param, "a str", text, wrong_type=True)
     framework, body = _prefix(text, owner, param)
     try:
-        parsed = [parse_spec(part, owner, param) for part in _parts(body)]
+        parsed = [parse_spec(part, owner, param) for part in split_terms(body)]
     except ValueError:
         expected = (
             "a setting written framework:Name(args) with literal arguments, e.g. 'keras:L2(0.01)'"
@@ -75,26 +74,6 @@ def _prefix(text: str, owner: str, param: str) -> tuple[str | None, str]:
         )
         raise fail(owner, param, expected, text)
     return framework, rest
-
-
-def _parts(body: str) -> list[str]:
-    """Split ``A(...) + B(...)`` at its top-level ``+`` signs."""
-    try:
-        node = ast.parse(body.strip(), mode="eval").body
-    except SyntaxError:
-        return [body]  # parse_spec reports the malformed text
-    operands: list[ast.expr] = []
-
-    def flatten(n: ast.expr) -> None:
-        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add):
-            flatten(n.left)
-            flatten(n.right)
-        else:
-            operands.append(n)
-
-    flatten(node)
-    source = body.strip()
-    return [ast.get_source_segment(source, n) or "" for n in operands]
 
 
 def _infer(text: str, names: list[str], owner: str, param: str) -> str:
