@@ -28,6 +28,7 @@ from weightlab.cli import (  # noqa: F401 - importing a command module registers
     seed,
     store,
     terms,
+    theory,
     translate,
 )
 from weightlab.cli.common import app, out
