@@ -20,10 +20,9 @@ rounding for the piecewise-linear activations:
   (every ``q*`` of a tanh network with ``σ_w² ≤ 4``), 3e-5 at ``q = 25`` and 5e-3 at
   ``q = 250``.
 
-The 101-point Gauss–Hermite rule of :func:`weightlab.activations.second_moment` has a
-node at the kink, with weight 0.09: it would give the jump of ReLU's ``φ′`` at 0 that
-node's whole weight instead of splitting it; and its nodes do not follow ``1/√q``, so it
-loses digits as ``q`` grows (3% for tanh at ``q = 50``).
+The one-variable rule is :func:`weightlab.activations.gaussian_nodes`, which
+:func:`weightlab.activations.second_moment` (and so the chained variance predictions of
+``weightlab inspect``) uses too.
 Derivatives ``φ′`` come from autograd through :func:`weightlab.activations.activate`, so
 every registered activation works without a table of derivatives.
 
@@ -34,52 +33,34 @@ phase diagram).
 from __future__ import annotations
 
 import math
-from functools import cache
 
-import numpy as np
 import torch
 
-from weightlab.activations import activate
+from weightlab.activations import (
+    GAUSS_RADIUS as RADIUS,
+)
+from weightlab.activations import (
+    activate,
+    crowded_nodes,
+    gaussian_nodes,
+    legendre,
+)
 
 __all__ = ["RADIUS", "expect_1d", "expect_2d", "phi_and_derivative"]
 
-RADIUS = 10.0
-_N_LINE = 64  # nodes per piece of a half-line (two pieces) in one variable
 _N_RADIUS = 32  # radial nodes per piece (two pieces) of the two-variable rule
 _N_ANGLE = 20  # angular nodes per sector (four sectors) of the two-variable rule
 _CHUNK = 16  # points per batch of the two-variable rule
 
 
-@cache
-def _legendre(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gauss–Legendre nodes and weights on [0, 1]."""
-    x, w = np.polynomial.legendre.leggauss(n)
-    return torch.from_numpy((x + 1) / 2), torch.from_numpy(w / 2)
-
-
-def _crowded(q: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Nodes ``r`` ``[P, 2n]`` on (0, R) and their interval weights: ``n`` Gauss–Legendre
-    nodes on each side of ``min(4/√q, R/2)``, so that they crowd where ``√q r`` is about
-    1 (where an activation bends) however large ``q`` is."""
-    x, w = _legendre(n)
-    cut = (4.0 / q.clamp_min(1e-300).sqrt()).clamp(max=RADIUS / 2).unsqueeze(-1)
-    r = torch.cat([cut * x, cut + (RADIUS - cut) * x], -1)
-    return r, torch.cat([cut * w, (RADIUS - cut) * w], -1)
-
-
 def _half_lines(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Nodes ``z`` ``[P, 4n]`` (both half-lines) and weights ``w(z) ϕ(z)``, ϕ the standard
-    normal density, normalized so that ``E[1] = 1`` to the last bit."""
-    r, w = _crowded(q, _N_LINE)
-    w = w * torch.exp(-r * r / 2)
-    w = w / (2 * w.sum(-1, keepdim=True))
-    return torch.cat([r, -r], -1), torch.cat([w, w], -1)
+    return gaussian_nodes(q)
 
 
 def _radial(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Nodes ``r`` on (0, R) and weights ``w(r) · r e^{−r²/2} / (2π)`` (the polar Jacobian
     and the 2-D standard normal density), normalized like :func:`_half_lines`."""
-    r, w = _crowded(q, _N_RADIUS)
+    r, w = crowded_nodes(q, _N_RADIUS)
     w = w * r * torch.exp(-r * r / 2)
     return r, w / (2 * math.pi * w.sum(-1, keepdim=True))
 
@@ -92,7 +73,7 @@ def _angles(c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     flat = torch.zeros_like(theta_c)
     starts = torch.cat([flat - half, theta_c - half, flat + half, theta_c + half], -1)
     ends = torch.cat([theta_c - half, flat + half, theta_c + half, flat + 3 * half], -1)
-    x, w = _legendre(_N_ANGLE)
+    x, w = legendre(_N_ANGLE)
     width = (ends - starts).unsqueeze(-1)
     theta = starts.unsqueeze(-1) + width * x
     return theta.flatten(-2), (width * w).flatten(-2)
