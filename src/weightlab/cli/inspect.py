@@ -39,6 +39,13 @@ from weightlab.models import (
 )
 from weightlab.models.budget import cnn_network, measure_estimate, mlp_network, require_memory
 from weightlab.report.figures import activation_histograms, save, variance_vs_depth
+from weightlab.theory import (
+    correlation_figure,
+    correlation_trace,
+    jacobian_spectra,
+    spectrum_figure,
+)
+from weightlab.theory.phase import scheme_sigma_w2
 
 __all__ = [
     "build_model",
@@ -321,11 +328,27 @@ def inspect(
         "weightlab-inspect"
     ),
     figures: Annotated[bool, typer.Option(help="Write the PNG figures.")] = True,
+    correlation: Annotated[
+        bool,
+        typer.Option(
+            help="Also the correlation of two inputs through depth beside the mean-field "
+            "c-map (built-in MLP, one scheme)."
+        ),
+    ] = False,
+    spectrum: Annotated[
+        bool,
+        typer.Option(
+            help="Also the singular values of the input-output Jacobian beside the "
+            "free-probability moments (built-in MLP, one scheme)."
+        ),
+    ] = False,
     seed: SeedOption = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """Measure activation and gradient variance through depth at initialization, beside
-    what Xavier's and He's derivations predict; flag problems and recommend a scheme."""
+    what Xavier's and He's derivations predict; flag problems and recommend a scheme.
+    With --correlation and --spectrum, also the mean-field theory of signal propagation
+    (docs/theory.md)."""
     values = {
         "arch": arch,
         "depth": depth,
@@ -344,6 +367,7 @@ def inspect(
         check_memory("inspect", arch, depth, width, shape, batch, schemes)
     if figures:
         output_dir("inspect", out_dir)
+    theory = _theory_options(correlation, spectrum, arch, model, schemes, width)
     gen = torch.Generator().manual_seed(seed)
     x = load_inputs(inputs, shape, batch, gen)
     results = run_inspect(
@@ -351,8 +375,13 @@ def inspect(
     )
     title = model or f"{depth}-layer {activation} {arch}, width {width}"
     paths = write_figures(results, out_dir, title) if figures else []
+    studies = _theory(theory, activation, depth, width, seed)
+    if figures:
+        paths += _theory_figures(studies, out_dir)
     if as_json:
-        emit_json(_payload(results, title, shape, paths))
+        payload = _payload(results, title, shape, paths)
+        payload.update({name: study.to_json() for name, study in studies.items()})
+        emit_json(payload)
         return
     if len(results) == 1:
         print_diagnosis(*next(iter(results.items())))
@@ -362,8 +391,124 @@ def inspect(
             messages = "; ".join(f.message for f in d.flags) or "no problems."
             out.print(f"{spec}: {messages}", markup=False, soft_wrap=True)
         print_recommendation(next(iter(results.values())))
+    _print_theory(studies)
     for p in paths:
         out.print(f"Wrote {p}", markup=False, soft_wrap=True)
+
+
+def _theory_options(
+    correlation: bool,
+    spectrum: bool,
+    arch: str,
+    model: str | None,
+    schemes: list[str],
+    width: int,
+) -> dict[str, Any]:
+    """What --correlation/--spectrum need: the scheme's σ_w² and kind of weights; they
+    apply to the built-in MLP and one scheme of fixed variance."""
+    if not (correlation or spectrum):
+        return {}
+    option = "correlation" if correlation else "spectrum"
+    if arch != "mlp" or model is not None or len(schemes) != 1:
+        expected = "used with the built-in MLP (--arch mlp, no --model) and one scheme"
+        raise fail("inspect", option, expected, True)
+    try:
+        sigma_w2 = scheme_sigma_w2(schemes[0], width)
+    except ValueError:
+        expected = (
+            "used with a zero-mean scheme of fixed variance (variance scaling, normal, "
+            "uniform, orthogonal)"
+        )
+        raise fail("inspect", option, expected, schemes[0]) from None
+    weights = "orthogonal" if resolve(schemes[0]).name == "orthogonal" else "gaussian"
+    return {
+        "correlation": correlation,
+        "spectrum": spectrum,
+        "sigma_w2": sigma_w2,
+        "weights": weights,
+    }
+
+
+def _theory(
+    options: dict[str, Any], activation: str, depth: int, width: int, seed: int
+) -> dict[str, Any]:
+    """The correlation trace and the Jacobian spectrum of networks drawn like the one
+    inspected (same depth, width, activation and weight variance, zero biases)."""
+    studies: dict[str, Any] = {}
+    if not options:
+        return studies
+    gen = torch.Generator().manual_seed(seed)
+    sigma_w2, weights = options["sigma_w2"], options["weights"]
+    if options["correlation"]:
+        studies["correlation"] = correlation_trace(
+            activation,
+            sigma_w2,
+            0.0,
+            depth=depth,
+            width=width,
+            networks=4,
+            pairs=8,
+            weights=weights,
+            generator=gen,
+        )
+    if options["spectrum"]:
+        studies["spectrum"] = jacobian_spectra(
+            activation,
+            sigma_w2,
+            0.0,
+            depths=[depth],
+            width=width,
+            weights=[weights],
+            inputs=4,
+            generator=gen,
+        )
+    return studies
+
+
+def _theory_figures(studies: dict[str, Any], out_dir: Path) -> list[str]:
+    paths = []
+    if "correlation" in studies:
+        figure = correlation_figure(studies["correlation"])
+        paths.append(str(save(figure, out_dir / "correlation.png")))
+    if "spectrum" in studies:
+        paths.append(str(save(spectrum_figure(studies["spectrum"]), out_dir / "spectrum.png")))
+    return paths
+
+
+def _layer(value: int | None) -> str:
+    return "beyond the depth" if value is None else f"layer {value}"
+
+
+def _print_theory(studies: dict[str, Any]) -> None:
+    trace = studies.get("correlation")
+    if trace is not None:
+        table = Table(title="Two inputs' correlation", title_justify="left")
+        for column in ("layer", "measured", "± se", "c-map"):
+            table.add_column(column, justify="right")
+        for i, (m, se, p) in enumerate(
+            zip(trace.measured, trace.measured_se, trace.predicted, strict=True), 1
+        ):
+            table.add_row(str(i), f"{m:.3f}", f"{se:.3f}", f"{p:.3f}")
+        out.print(table)
+        out.print(
+            f"c* = {trace.c_star:.3f}, χ₁ = {trace.chi1:.3f}, ξ_c = {num(trace.xi_c)}. Within "
+            f"{trace.tolerance:g} of c*: measured from {_layer(trace.converged_measured)}, "
+            f"the c-map from {_layer(trace.converged_predicted)}, ξ_c's law after "
+            f"{num(trace.converged_xi)} layers. Measured on 4 networks drawn like this one.",
+            markup=False,
+            soft_wrap=True,
+        )
+    study = studies.get("spectrum")
+    if study is not None:
+        row = study.rows[0]
+        out.print(
+            f"Jacobian singular values ({row.weights} weights, depth {row.depth}): mean σ² "
+            f"{num(row.mean_sq)} (free probability {num(row.predicted_mean_sq)}), var σ² "
+            f"{num(row.var_sq)} ({num(row.predicted_var_sq)}); spread of ln σ "
+            f"{num(row.std_log)}; {row.unresolved:.0%} below float64's resolution.",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _default_shape(arch: str, width: int, inputs: str) -> str:
