@@ -24,6 +24,8 @@ FIGURE_OF: dict[str, tuple[str, ...]] = {
     "init_signal": ("init_variance",),
     "init_saturated": ("init_activations",),
     "min_distinct_units_fraction": ("init_activations",),
+    "adam_decay_spread": ("effective_lr",),
+    "adam_step_median": ("effective_lr",),
 }
 _COLOURS = {"holds": "#1a7f37", "fails": "#cf222e", "inconclusive": "#9a6700"}
 
@@ -34,6 +36,8 @@ def figure_for(verdict: Verdict, figures: Sequence[str]) -> str | None:
     name = str(call.arg) if call.name == "recorded" else call.name
     if name.startswith("norm/") or name.startswith("zeros/"):
         name = "sparsity_zero"
+    if name.startswith("update_ratio/"):
+        name = "adam_decay_spread"
     return next((f for f in FIGURE_OF.get(name, ()) if f in figures), None)
 
 

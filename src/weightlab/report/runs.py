@@ -20,6 +20,12 @@ from matplotlib.figure import Figure
 from weightlab._validate import fail
 from weightlab.histogram import Histogram
 from weightlab.regularize import parse_regularization
+from weightlab.report.effective import (
+    STEP_KIND,
+    effective_caption,
+    effective_lr_figure,
+    layer_mean,
+)
 from weightlab.report.figures import activation_histograms, variance_vs_depth
 from weightlab.store import RunRecord, Store
 
@@ -724,6 +730,46 @@ def gap_caption(gaps: Mapping[str, Sequence[float]]) -> str:
     return text
 
 
+def _layers_curve(run: RunData) -> Curve:
+    """The mean over layers of a run's ``update_ratio/*`` curves, at their common steps."""
+    names = [k for k in run.metrics if k.startswith("update_ratio/")]
+    tables = [dict(run.metrics[k]) for k in names]
+    steps = sorted(set.intersection(*(set(t) for t in tables))) if tables else []
+    return steps, [finite_mean([t[step] for t in tables]) for step in steps]
+
+
+def _effective_figure(runs: list[RunData], sweep: str) -> list[FigureItem]:
+    if not any(k.startswith("update_ratio/") for r in runs for k in r.metrics):
+        return []
+    by_reg = _by(runs, "regularization")
+    ratios = {reg: [_layers_curve(r) for r in group] for reg, group in by_reg.items()}
+    steps = {}
+    for reg, group in by_reg.items():
+        first = min(group, key=lambda r: (r.seed, r.init))
+        hist = first.histogram(STEP_KIND, "*")
+        if hist is not None:
+            steps[reg] = hist
+    spreads = {
+        reg: finite_mean([r.final("adam_decay_spread") for r in group])
+        for reg, group in by_reg.items()
+        if any("adam_decay_spread" in r.record.final for r in group)
+    }
+    finals = {
+        reg: finite_mean([layer_mean(r.record.final) for r in group])
+        for reg, group in by_reg.items()
+    }
+    fig = effective_lr_figure(ratios, steps, title=sweep)
+    return [
+        FigureItem(
+            "effective_lr",
+            "Effective learning rates",
+            fig,
+            effective_caption(spreads, finals),
+            {"adam_decay_spread": spreads, "update_ratio": finals},
+        )
+    ]
+
+
 def sweep_figures(store: Store, sweep: str) -> list[FigureItem]:
     """The figures that fit ``sweep``'s contents, with captions from its numbers.
 
@@ -738,6 +784,7 @@ def sweep_figures(store: Store, sweep: str) -> list[FigureItem]:
         items += _init_figures(runs, sweep)
     items += _weight_figure(runs, sweep)
     items += _gap_figure(runs, sweep)
+    items += _effective_figure(runs, sweep)
     if not items:
         curves = {r.record.label: [_curve(r, "train_loss")] for r in runs}
         items.append(
