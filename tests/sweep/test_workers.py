@@ -117,3 +117,26 @@ def test_a_run_whose_worker_always_dies_fails_with_the_reason(tmp_path: Path) ->
     ]
     (record,) = Store(tmp_path / "store").runs("poison")
     assert (record.label, record.status, record.error) == (label, "failed", error)
+
+
+def test_workers_train_on_the_drivers_data_without_loading_it() -> None:
+    train = {**SPEC["train"], "steps": 50, "eval_every": 25}
+    configs, datasets = prepare(load_spec({**SPEC, "train": train}))
+    expected = train_chunk([c.to_dict() for c in configs], "cpu", True)
+    # A dataset only the driver has: the workers could not load it by its name.
+    hidden = {**configs[0].dataset, "name": "only-in-the-driver"}
+    moved = [{**c.to_dict(), "dataset": hidden} for c in configs]
+    (data,) = datasets.values()
+    executor = LocalProcesses(workers=1)
+    try:
+        executor.share({repr(sorted(hidden.items())): data})
+        ticket = executor.submit(moved, True)
+        _wait_for(lambda: ticket in executor.poll(0.5), 180, "the chunk")
+        results = executor.result(ticket)
+        assert executor.startup and 0 < executor.startup[0] < 120
+    finally:
+        executor.close()
+    assert data.x_train.is_shared()
+    for got, want in zip(results, expected, strict=True):
+        assert got.error is None and got.output is not None and want.output is not None
+        assert got.output.final == pytest.approx(want.output.final, rel=1e-6)

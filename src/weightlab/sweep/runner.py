@@ -37,6 +37,7 @@ from weightlab.sweep.backends import (
     ChunkResult,
     Executor,
     InProcess,
+    LocalProcesses,
     StepCounter,
     make_executor,
     train_chunk,
@@ -87,6 +88,12 @@ class SweepSummary:
     skipped: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     diverged: list[str] = field(default_factory=list)
+    # Where the time went, in seconds: ``prepare`` (checking the spec, loading data,
+    # opening the sweep), ``workers`` (the slowest worker process's start), the runs'
+    # phases summed over the runs (``init``, ``train``, ``eval``, ``diagnostics``,
+    # ``probes``; worker processes run them side by side), ``store`` (writing results)
+    # and ``total`` (the whole call).
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _dataset_key(config: RunConfig) -> str:
@@ -214,6 +221,38 @@ def run_sweep(
         chunk_size=chunk_size,
         address=address,
     )
+    start = time.perf_counter()
+    # Local worker processes import torch while the spec is checked and the data load.
+    early = None
+    if backend == "local":
+        local = make_executor(backend, workers=workers, device=device, address=address)
+        early = local if isinstance(local, LocalProcesses) else None
+    try:
+        return _run_sweep(
+            spec, store, early, start, device, engine, backend, workers, chunk_size,
+            address, progress, stop_after, on_claim, should_stop,
+        )  # fmt: skip
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _run_sweep(
+    spec: SweepSpec,
+    store: Store,
+    early: LocalProcesses | None,
+    start: float,
+    device: str,
+    engine: str,
+    backend: str,
+    workers: int | None,
+    chunk_size: int | None,
+    address: str | None,
+    progress: Progress | None,
+    stop_after: int | None,
+    on_claim: Callable[[int], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> SweepSummary:
     if progress is not None:
         progress.phase("loading data, checking models")
     configs, datasets = prepare(spec)
@@ -231,7 +270,10 @@ def run_sweep(
         steps = sum(int(r.config["train"]["steps"]) for r in records)
         done = sum(int(r.config["train"]["steps"]) for r in finished)
         progress.sweep_started(len(records), len(finished), steps, done)
-    executor = make_executor(backend, workers=workers, device=device, address=address)
+    executor = early or make_executor(backend, workers=workers, device=device, address=address)
+    if isinstance(executor, LocalProcesses):
+        executor.share(datasets)
+    summary.timings["prepare"] = time.perf_counter() - start
     left = len(configs) - len(finished)
     chunk = chunk_size or max(1, min(MAX_CHUNK, -(-left // executor.workers)))
     driver = _Driver(spec.name, store, engine, chunk, summary, progress, stop_after, on_claim)
@@ -243,6 +285,9 @@ def run_sweep(
             driver.run_on(executor, should_stop)
     finally:
         executor.close()
+    if isinstance(executor, LocalProcesses) and executor.startup:
+        summary.timings["workers"] = max(executor.startup)
+    summary.timings["total"] = time.perf_counter() - start
     return summary
 
 
@@ -336,8 +381,14 @@ class _Driver:
     def write_chunk(self, claimed: list[tuple[int, RunConfig]], results: list[ChunkResult]) -> None:
         if self.progress is not None:
             self.progress.phase(f"writing {len(claimed)} runs to the store")
+        clock = time.perf_counter()
+        timings = self.summary.timings
         for (run_id, config), result in zip(claimed, results, strict=True):
             self.write(run_id, config, result)
+            if result.output is not None:
+                for phase, seconds in result.output.timings.items():
+                    timings[phase] = timings.get(phase, 0.0) + seconds
+        timings["store"] = timings.get("store", 0.0) + time.perf_counter() - clock
         if self.progress is not None:
             self.progress.phase("training")
             self.progress.advanced(self.done)

@@ -49,6 +49,9 @@ class RunOutput:
     seconds: float = 0.0
     # The final parameters (on the CPU; not stored, for comparisons and inspection).
     parameters: dict[str, torch.Tensor] = field(default_factory=dict)
+    # Seconds spent per phase (init, train, eval, diagnostics, probes; not stored, for
+    # the benchmarks' split of a sweep's time).  A stacked run holds its share.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def versions() -> dict[str, str]:
@@ -136,13 +139,15 @@ def finalize(
     model: nn.Module,
     steps_done: int,
     config: RunConfig,
+    probes: dict[str, float] | None = None,
 ) -> None:
     """The run's final metrics: its last evaluation, feature selection, steps done, the
     divergence step, the smallest fraction of distinct hidden units at the end, and (with
-    ``train.diagnose``) the end-of-training probes of :mod:`weightlab.train.probes`."""
+    ``train.diagnose``) the end-of-training probes of :mod:`weightlab.train.probes`
+    (``probes`` when the caller measured them already)."""
     out.final = {**last, **selection_metrics(data, model), "steps_done": steps_done}
     if config.train["diagnose"]:
-        out.final.update(probe_metrics(model, data, config.seed))
+        out.final.update(probe_metrics(model, data, config.seed) if probes is None else probes)
     out.parameters = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     if out.status == "diverged":
         out.final["diverged_step"] = out.diverged_step
@@ -175,6 +180,7 @@ def train_run(
     config and seed give identical metrics.
     """
     start_time = time.perf_counter()
+    timings = dict.fromkeys(("init", "train", "eval", "diagnostics", "probes"), 0.0)
     reg = parse_regularization(config.regularization)
     gen = torch.Generator().manual_seed(config.seed)
     p, mode = reg.dropout
@@ -196,19 +202,24 @@ def train_run(
     )
     train = training_split(data, config, device)
     val = data.x_val.to(device), data.y_val.to(device)
-    out = RunOutput(status="done")
+    out = RunOutput(status="done", timings=timings)
     hist_steps = {0, steps, *(int(s) for s in config.train["histogram_steps"])}
     eval_every = int(config.train["eval_every"])
+    timings["init"] = time.perf_counter() - start_time
 
     def record(step: int) -> dict[str, float]:
+        clock = time.perf_counter()
         row = trainer.metrics(train, val)
         out.metrics += [(step, k, v) for k, v in row.items()]
+        timings["eval"] += time.perf_counter() - clock
+        clock = time.perf_counter()
         if step in hist_steps:
             out.histograms += weight_histograms(step, trainer.selected)
         if step in (0, steps) and config.train["diagnose"]:
             summary, hists = diagnose_step(model, val[0][:256], step, config.seed)
             out.diagnostics.append((step, summary))
             out.histograms += hists
+        timings["diagnostics"] += time.perf_counter() - clock
         if on_step is not None:
             on_step(step, row)
         return row
@@ -217,6 +228,7 @@ def train_run(
     batches = Batches(
         len(train[0]), int(config.train["batch_size"]), data_order_generator(config, gen)
     )
+    clock = time.perf_counter()
     for step in range(1, steps + 1):
         if should_stop is not None and should_stop():
             raise KeyboardInterrupt
@@ -225,8 +237,13 @@ def train_run(
             out.status, out.diverged_step = "diverged", trainer.diverged_step
             break
         if step % eval_every == 0 or step == steps or step in hist_steps:
+            timings["train"] += time.perf_counter() - clock
             last = record(step)
+            clock = time.perf_counter()
+    timings["train"] += time.perf_counter() - clock
+    clock = time.perf_counter()
     finalize(out, last, data, model, trainer.diverged_step or trainer.step, config)
+    timings["probes"] = time.perf_counter() - clock
     out.seconds = time.perf_counter() - start_time
     return out
 
