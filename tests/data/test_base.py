@@ -21,12 +21,14 @@ FAST: dict[str, dict[str, Any]] = {
     "gauss": {"n_samples": 60},
     "spiral": {"n_samples": 60},
     "moons": {"n_samples": 60},
+    "plane": {"n_samples": 60},
+    "multigauss": {"n_samples": 60},
     "sparse_features": {"n_samples": 80, "n_features": 30},
     "multicollinear": {"n_samples": 80},
     "digits": {},
     "diabetes": {},
 }
-CLASSES = {"digits": 10, "diabetes": None, "multicollinear": None}
+CLASSES = {"digits": 10, "diabetes": None, "multicollinear": None, "plane": None, "multigauss": None}
 
 
 def test_registry_lists_every_dataset_in_order() -> None:

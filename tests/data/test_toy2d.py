@@ -1,4 +1,5 @@
-"""2-D toy sets: TensorFlow Playground's geometry, noise, balance."""
+"""2-D toy sets: TensorFlow Playground's geometry, noise, balance, and its two regression
+sets."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from weightlab.data import load_dataset
-from weightlab.data.toy2d import TOY_KINDS, toy2d
+from weightlab.data.toy2d import CLASSIFICATION_KINDS, REGRESSION_KINDS, TOY_KINDS, toy2d
 
 
 def _raw(kind: str, noise: float, n: int = 400) -> tuple[torch.Tensor, torch.Tensor]:
@@ -17,7 +18,12 @@ def _raw(kind: str, noise: float, n: int = 400) -> tuple[torch.Tensor, torch.Ten
     return torch.cat([data.x_train, data.x_val]).double(), torch.cat([data.y_train, data.y_val])
 
 
-@pytest.mark.parametrize("kind", TOY_KINDS)
+def test_kinds() -> None:
+    assert (*CLASSIFICATION_KINDS, *REGRESSION_KINDS) == TOY_KINDS
+    assert REGRESSION_KINDS == ("plane", "multigauss")
+
+
+@pytest.mark.parametrize("kind", CLASSIFICATION_KINDS)
 @pytest.mark.parametrize("n", [7, 400])
 def test_balanced_binary_labels(kind: str, n: int) -> None:
     x, y = _raw(kind, 0.0, n)  # noise flips circle's labels, so check balance without it
@@ -77,3 +83,52 @@ def test_toy2d_is_deterministic_for_a_generator_seed() -> None:
     b = toy2d("moons", 20, 0.1, np.random.default_rng(4))
     assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
     assert a.info["feature_names"] == ["x1", "x2"]
+
+
+# -- regression: the Playground's plane and six Gaussian bumps --------------------------------
+
+
+@pytest.mark.parametrize("kind", REGRESSION_KINDS)
+def test_regression_sets_are_float_targets_on_the_playground_square(kind: str) -> None:
+    data = load_dataset(kind, n_samples=300, noise=0.0, standardize=False, seed=3)
+    assert (data.task, data.n_classes, data.n_outputs) == ("regression", None, 1)
+    assert data.y_train.dtype == torch.float32 and data.y_train.shape == (150,)
+    x, y = _raw(kind, 0.0)
+    assert x.abs().max() <= 6.0 and x.abs().max() > 5.0  # U(-6, 6)^2
+    assert y.abs().max() <= 1.2 + 1e-6
+
+
+def test_noiseless_plane_is_the_sum_over_ten() -> None:
+    x, y = _raw("plane", 0.0)
+    assert torch.allclose(y.double(), (x[:, 0] + x[:, 1]) / 10, atol=1e-6)
+
+
+def test_noisy_plane_reads_the_target_at_a_shifted_point() -> None:
+    x, y = _raw("plane", 0.5)
+    error = y.double() - (x[:, 0] + x[:, 1]) / 10
+    # The shift is U(-3, 3) per coordinate: the sum moves by at most 6, the target by 0.6.
+    assert float(error.abs().mean()) > 0.1 and float(error.abs().max()) <= 0.6 + 1e-6
+
+
+def test_noiseless_multigauss_follows_the_nearest_bump() -> None:
+    x, y = _raw("multigauss", 0.0, n=2000)
+    centres = torch.tensor([[-4, 2.5], [0, 2.5], [4, 2.5], [-4, -2.5], [0, -2.5], [4, -2.5]])
+    signs = torch.tensor([1.0, -1, 1, -1, 1, -1], dtype=torch.float64)
+    distance = torch.cdist(x, centres.double())
+    nearest = distance.argmin(dim=1)
+    expected = signs[nearest] * (1 - distance.min(dim=1).values / 2).clamp(min=0)
+    assert torch.allclose(y.double(), expected, atol=1e-6)
+    # Each bump's centre is its extreme value; far from every centre the target is 0.
+    at = toy2d("multigauss", 1, 0.0, np.random.default_rng(0))
+    assert at.task == "regression" and at.n_classes is None
+    assert float((y == 0).double().mean()) > 0.2
+    assert float(y.max()) > 0.9 and float(y.min()) < -0.9
+
+
+@pytest.mark.parametrize("kind", REGRESSION_KINDS)
+def test_regression_sets_are_deterministic_and_the_seed_matters(kind: str) -> None:
+    a = load_dataset(kind, n_samples=50, seed=1)
+    b = load_dataset(kind, n_samples=50, seed=1)
+    c = load_dataset(kind, n_samples=50, seed=2)
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_train, b.y_train)
+    assert not torch.equal(a.x_train, c.x_train)

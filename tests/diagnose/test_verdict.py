@@ -122,3 +122,60 @@ def test_tanh_decay_toward_its_fixed_point_is_not_extrapolated(gen: torch.Genera
     net = mlp(256, [256] * 8, 10, "tanh")
     init_module(net, "xavier_fan_in", generator=gen)
     assert diagnose(net, torch.randn(256, 256, generator=gen), generator=gen).flags == []
+
+
+# --- No signal is not an explosion. -----------------------------------------------------------
+
+
+def _trained_zero_sigmoid(gen: torch.Generator, steps: int):  # type: ignore[no-untyped-def]
+    """A zero-initialized 8-layer sigmoid MLP after a few SGD steps: the gradient has
+    reached the last layers only, so layer 1's Var(z) is still exactly 0 while the output's
+    is not (its units differ, its input does not)."""
+    net = mlp(2, [16] * 8, 2, "sigmoid")
+    init_module(net, "zeros", generator=gen)
+    x = torch.randn(64, 2, generator=gen)
+    y = (x[:, 0] * x[:, 1] > 0).long()
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    return net, x
+
+
+def test_zero_variance_is_no_signal_never_exploding(gen: torch.Generator) -> None:
+    net, x = _trained_zero_sigmoid(gen, 4)
+    d = diagnose(net, x, generator=gen)
+    layers = d.measurement.layers
+    assert layers[0].pre_var == 0 and layers[-1].pre_var > 0  # "grows infinitely"
+    kinds = _kinds(d)
+    assert "exploding_forward" not in kinds and "vanishing_forward" not in kinds
+    symmetry = [f for f in d.flags if f.kind == "symmetry"]
+    assert len(symmetry) == 1 and symmetry[0].layer == layers[0].name
+    assert symmetry[0].message.startswith(f"Layer {layers[0].name} has 1 distinct unit(s)")
+    assert f"No signal: Var(z) is exactly 0 at layer {layers[0].name}" in symmetry[0].message
+
+
+def test_zero_init_at_the_start_is_no_signal_and_symmetric(gen: torch.Generator) -> None:
+    net = mlp(8, [8, 8, 8], 2, "tanh")
+    init_module(net, "zeros", generator=gen)
+    d = diagnose(net, torch.randn(32, 8, generator=gen), generator=gen)
+    assert [f.kind for f in d.flags] == ["vanishing_gradient", "symmetry"]
+    assert "No signal" in d.flags[1].message
+
+
+def test_flags_name_layers_as_the_caller_numbers_them(gen: torch.Generator) -> None:
+    from weightlab.diagnose import flags, measure
+
+    net = mlp(16, [64] * 6, 2, "tanh")
+    init_module(net, "normal(std=1.0)", generator=gen)
+    m = measure(net, torch.randn(64, 16, generator=gen), generator=gen)
+    default = flags(m)
+    numbered = flags(m, names=[str(i + 1) for i in range(len(m.layers))])
+    assert [f.kind for f in default] == [f.kind for f in numbered]
+    module_names = [r.name for r in m.layers]  # "0", "2", ..., "12"
+    for plain, renamed in zip(default, numbered, strict=True):
+        assert renamed.layer == str(module_names.index(plain.layer) + 1)
+        assert f"layer {renamed.layer}" in renamed.message
+    with pytest.raises(ValueError):
+        flags(m, names=["1"])

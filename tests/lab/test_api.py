@@ -76,6 +76,7 @@ def test_openapi_documents_every_endpoint_with_its_limits(client: TestClient) ->
         ("GET", "/api/sessions/{session_id}/events"),
         ("PUT", "/api/sessions/{session_id}/init"),
         ("PUT", "/api/sessions/{session_id}/regularization"),
+        ("PUT", "/api/sessions/{session_id}/race"),
         ("GET", "/api/sessions/{session_id}/{section}"),
         ("POST", "/api/sessions/{session_id}/{section}/play"),
         ("POST", "/api/sessions/{session_id}/{section}/pause"),
@@ -276,7 +277,7 @@ INIT_REFUSED: list[tuple[dict[str, Any], str, str]] = [
     (
         {"dataset": "file"},
         "dataset",
-        "The 'dataset' parameter of init setup must be one of 'circle', 'xor', 'gauss', 'spiral', 'moons', 'digits', 'mnist1d'. Got 'file'.",
+        "The 'dataset' parameter of init setup must be one of 'circle', 'xor', 'gauss', 'spiral', 'moons', 'plane', 'multigauss', 'digits', 'mnist1d'. Got 'file'.",
     ),
     (
         {"activation": "swish"},
@@ -325,7 +326,7 @@ INIT_REFUSED: list[tuple[dict[str, Any], str, str]] = [
     (
         {"model": {"arch": "module", "path": "os:system"}},
         "model",
-        "The init setup takes no 'model' parameter (it takes: dataset, n_samples, noise, depth, width, activation, init, gain_from_activation, seed, optimizer, lr, batch_size, max_steps).",
+        "The init setup takes no 'model' parameter (it takes: dataset, n_samples, noise, train_fraction, features, depth, width, widths, activation, seed, optimizer, lr, batch_size, max_steps, init, gain_from_activation).",
     ),
 ]
 
@@ -538,7 +539,7 @@ def test_step_and_play_refusals(client: TestClient, session: str) -> None:
     refused(
         client.post(f"/api/sessions/{session}/bogus/step"),
         422,
-        "The 'section' parameter of step must be one of 'init', 'regularization'. Got 'bogus'.",
+        "The 'section' parameter of step must be one of 'init', 'regularization', 'race'. Got 'bogus'.",
         "section",
     )
 
@@ -845,9 +846,13 @@ def test_pause_over_http_and_the_training_pool(live_lab: LiveLab) -> None:
         paused = http.post(f"/api/sessions/{sessions[0]}/init/pause").json()
         assert not paused["running"] and paused["step"] > 0
         assert http.post(f"/api/sessions/{sessions[2]}/init/play").status_code == 202
-        # Setting up again while playing pauses first.
-        frame = http.put(f"/api/sessions/{sessions[1]}/init", json=TINY).json()
-        assert frame["step"] == 0 and not frame["running"]
+        # A live change (the learning rate) goes on playing from the same step ...
+        live = {**TINY, "max_steps": 20000, "lr": 0.05}
+        frame = http.put(f"/api/sessions/{sessions[1]}/init", json=live).json()
+        assert frame["running"] and frame["step"] > 0 and frame["applied"]["live"] == ["lr"]
+        # ... while a structural one (the width) pauses it and starts again.
+        frame = http.put(f"/api/sessions/{sessions[1]}/init", json={**live, "width": 5}).json()
+        assert frame["step"] == 0 and not frame["running"] and frame["applied"]["reset"]
         open_streams.close()
         wait_until(lambda: live_lab.app.state.lab.trainings == 0)
 

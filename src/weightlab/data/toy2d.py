@@ -1,9 +1,11 @@
-"""Two-class 2-D toy sets: ``circle``, ``xor``, ``gauss``, ``spiral`` and ``moons``.
+"""2-D toy sets: two-class ``circle``, ``xor``, ``gauss``, ``spiral`` and ``moons``, and the
+regression sets ``plane`` and ``multigauss``.
 
-The first four follow TensorFlow Playground's generators (``dataset.ts``): points in
+All but ``moons`` follow TensorFlow Playground's generators (``dataset.ts``): points in
 about ``[-6, 6]²`` and a ``noise`` in ``[0, 0.5]`` for its 0–50 % slider.  ``moons`` is
-scikit-learn's ``make_moons`` shape moved into the same square.  Labels are ``{0, 1}``
-with 1 the Playground's positive class; the classes are balanced (``n // 2`` of class 1).
+scikit-learn's ``make_moons`` shape moved into the same square.  Class labels are
+``{0, 1}`` with 1 the Playground's positive class; the classes are balanced (``n // 2`` of
+class 1).  Regression targets are floats in about ``[-1, 1]``, the Playground's range.
 
 =======  =================================================================================
 name     points (``r = 5``) and how ``noise`` enters
@@ -16,6 +18,11 @@ gauss    ``N((2, 2), v·I)`` (class 1) and ``N((−2, −2), v·I)``, ``v = 0.5 
 spiral   two arms ``r = 5i/m``, ``θ = 3.5πi/m (+π)``, plus ``U(−1, 1)² · noise``
 moons    upper moon (class 0) and lower moon (class 1) of radius 1, plus
          ``N(0, noise²)`` per coordinate, then shifted and scaled by 2.5
+plane    ``U(−6, 6)²``; target ``(x₁ + x₂)/10`` read at the point shifted by
+         ``U(−6, 6)² · noise``
+multi-   ``U(−6, 6)²``; six bumps at ``(±4 or 0, ±2.5)`` with alternating signs ``s``:
+gauss    target ``s·max(0, 1 − d/2)`` of the bump whose value is largest in magnitude
+         (``d`` the distance to its centre), read at the shifted point as for ``plane``
 =======  =================================================================================
 """
 
@@ -31,7 +38,7 @@ import numpy.typing as npt
 from weightlab._validate import Interval
 from weightlab.data.base import Arrays, register
 
-__all__ = ["TOY_KINDS", "toy2d"]
+__all__ = ["CLASSIFICATION_KINDS", "REGRESSION_KINDS", "TOY_KINDS", "toy2d"]
 
 Array = npt.NDArray[Any]
 Shape = Callable[[np.random.Generator, int, float], tuple[Array, Array]]
@@ -93,22 +100,57 @@ def _moons(rng: np.random.Generator, n: int, noise: float) -> tuple[Array, Array
     return 2.5 * (points - [0.5, 0.25]), lower
 
 
+_REGRESSION_RADIUS = 6.0
+# The Playground's six bumps: centre and sign.
+_BUMPS = ((-4.0, 2.5, 1.0), (0.0, 2.5, -1.0), (4.0, 2.5, 1.0), (-4.0, -2.5, -1.0),
+          (0.0, -2.5, 1.0), (4.0, -2.5, -1.0))  # fmt: skip
+
+
+def _regression_points(rng: np.random.Generator, n: int, noise: float) -> tuple[Array, Array]:
+    """Uniform points of the square and the points their targets are read at."""
+    r = _REGRESSION_RADIUS
+    points = rng.uniform(-r, r, (n, 2))
+    return points, points + rng.uniform(-r, r, (n, 2)) * noise
+
+
+def _plane(rng: np.random.Generator, n: int, noise: float) -> tuple[Array, Array]:
+    points, read = _regression_points(rng, n, noise)
+    return points, (read[:, 0] + read[:, 1]) / 10.0
+
+
+def _multigauss(rng: np.random.Generator, n: int, noise: float) -> tuple[Array, Array]:
+    points, read = _regression_points(rng, n, noise)
+    target = np.zeros(n)
+    for cx, cy, sign in _BUMPS:
+        distance = np.hypot(read[:, 0] - cx, read[:, 1] - cy)
+        value = sign * np.clip(1.0 - distance / 2.0, 0.0, 1.0)
+        target = np.where(np.abs(value) > np.abs(target), value, target)
+    return points, target
+
+
 _SHAPES: dict[str, Shape] = {
     "circle": _circle,
     "xor": _xor,
     "gauss": _gauss,
     "spiral": _spiral,
     "moons": _moons,
+    "plane": _plane,
+    "multigauss": _multigauss,
 }
+REGRESSION_KINDS: tuple[str, ...] = ("plane", "multigauss")
+CLASSIFICATION_KINDS: tuple[str, ...] = tuple(k for k in _SHAPES if k not in REGRESSION_KINDS)
 TOY_KINDS: tuple[str, ...] = tuple(_SHAPES)
 
 
 def toy2d(kind: str, n_samples: int, noise: float, rng: np.random.Generator) -> Arrays:
-    """Draw ``n_samples`` points of toy set ``kind`` (one of :data:`TOY_KINDS`).
+    """Draw ``n_samples`` points of toy set ``kind`` (one of :data:`TOY_KINDS`): class
+    labels for the classification kinds, float targets for :data:`REGRESSION_KINDS`.
 
     Example:
         >>> toy2d("xor", 10, 0.0, np.random.default_rng(0)).x.shape
         (10, 2)
+        >>> toy2d("plane", 3, 0.0, np.random.default_rng(0)).task
+        'regression'
     """
     points, labels = _SHAPES[kind](rng, n_samples, noise)
     info = {
@@ -117,6 +159,8 @@ def toy2d(kind: str, n_samples: int, noise: float, rng: np.random.Generator) -> 
         if kind != "moons"
         else "scikit-learn make_moons shape",
     }
+    if kind in REGRESSION_KINDS:
+        return Arrays(points, labels.astype(np.float64), "regression", None, info)
     return Arrays(points, labels.astype(np.int64), "classification", 2, info)
 
 
@@ -124,7 +168,8 @@ def _preset(kind: str) -> Callable[..., Arrays]:
     def build(rng: np.random.Generator, n_samples: int = 400, noise: float = 0.1) -> Arrays:
         return toy2d(kind, n_samples, noise, rng)
 
-    build.__doc__ = f"2-D two-class toy set {kind!r} (see weightlab.data.toy2d)."
+    task = "regression" if kind in REGRESSION_KINDS else "two-class"
+    build.__doc__ = f"2-D {task} toy set {kind!r} (see weightlab.data.toy2d)."
     return build
 
 

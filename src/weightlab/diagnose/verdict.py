@@ -3,12 +3,19 @@
 Flags say what is wrong (vanishing or exploding signal or gradients, saturation, dead
 units, symmetry); the recommendation names the scheme and gain that fit the layers'
 activations, with the reason in one sentence.
+
+A layer whose pre-activation has variance exactly 0 passes no signal from the input: every
+input gives it the same value (zero or constant weights).  Whatever variance the layers
+after it show comes from their biases and weights, not from the input, so it is reported
+as a symmetry ("no signal"), never as an exploding or vanishing signal.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,12 +67,19 @@ def _decades(a: float, b: float) -> float:
     return math.log10(b / a)
 
 
+def _silent(layers: list[LayerReport]) -> LayerReport | None:
+    """The first layer whose pre-activation is one value for every input and unit."""
+    return next((r for r in layers if r.finite and r.pre_var == 0), None)
+
+
 def _forward_flags(layers: list[LayerReport]) -> list[Flag]:
     bad = next((r for r in layers if not r.finite), None)
     if bad is not None:
         return [
             Flag("exploding_forward", bad.name, f"Activations become inf/NaN at layer {bad.name}.")
         ]
+    if _silent(layers) is not None:
+        return []  # no signal to grow or shrink: reported with the symmetry flag
     first, last = layers[0], layers[-1]
     change = _decades(first.pre_var, last.pre_var)
     if change <= -THRESHOLDS["decades"]:
@@ -187,8 +201,24 @@ def _unit_flags(layers: list[LayerReport]) -> list[Flag]:
             )
         )
     hidden = layers[:-1] or layers
+    silent = _silent(layers)
     same = next((r for r in hidden if r.units > 1 and r.distinct_units < r.units), None)
-    if same is not None:
+    if silent is not None:
+        message = (
+            f"No signal: Var(z) is exactly 0 at layer {silent.name}, so every input gives "
+            "it the same value and nothing of the input reaches the layers after it (zero "
+            "or constant weights); any variance further on comes from biases, not from the "
+            "input."
+        )
+        layer = silent.name
+        if same is not None:
+            message = (
+                f"Layer {same.name} has {same.distinct_units} distinct unit(s) out of "
+                f"{same.units}: identical units get identical updates and stay copies. " + message
+            )
+            layer = same.name
+        out.append(Flag("symmetry", layer, message))
+    elif same is not None:
         out.append(
             Flag(
                 "symmetry",
@@ -211,9 +241,29 @@ def _unit_flags(layers: list[LayerReport]) -> list[Flag]:
     return out
 
 
-def flags(measurement: Measurement) -> list[Flag]:
-    """Every problem the measurement shows, in the order forward, backward, units."""
+def flags(measurement: Measurement, *, names: Sequence[str] | None = None) -> list[Flag]:
+    """Every problem the measurement shows, in the order forward, backward, units.
+
+    Args:
+        measurement: from :func:`~weightlab.diagnose.propagation.measure`.
+        names: what to call each layer in the flags (their ``layer`` and messages), one
+            per layer in forward order; default the layers' module names.  A page that
+            numbers layers 1 … L passes ``["1", ..., "L"]``.
+
+    Example:
+        >>> import torch
+        >>> from weightlab.diagnose import measure
+        >>> from weightlab.init import init_module
+        >>> from weightlab.models import mlp
+        >>> net = mlp(4, [8, 8], 2, "tanh")
+        >>> _ = init_module(net, "zeros")
+        >>> m = measure(net, torch.randn(16, 4))
+        >>> [(f.kind, f.layer) for f in flags(m, names=["1", "2", "3"])]
+        [('vanishing_gradient', '1'), ('symmetry', '1')]
+    """
     layers = measurement.layers
+    if names is not None:
+        layers = [dataclasses.replace(r, name=n) for r, n in zip(layers, names, strict=True)]
     return _forward_flags(layers) + _gradient_flags(layers) + _unit_flags(layers)
 
 

@@ -30,12 +30,17 @@ from starlette.responses import StreamingResponse
 from weightlab import __version__
 from weightlab._json import finite_json
 from weightlab.diagnose import COMPARE_SCHEMES
-from weightlab.init import scheme_names
-from weightlab.lab import explore, landscape
+from weightlab.init import resolve, scheme_names
+from weightlab.lab import landscape
+from weightlab.lab import trainer as lab_trainer
+from weightlab.lab.data import FEATURE_LABELS
 from weightlab.lab.errors import MAX_BODY, BodyLimit, install_error_handlers
 from weightlab.lab.runs import RunStore
 from weightlab.lab.schemas import (
+    FEATURES,
     LIMITS,
+    REGRESSION_SETS,
+    TOY_SETS,
     LandscapeQuery,
     PlayRequest,
     Setup,
@@ -44,6 +49,7 @@ from weightlab.lab.schemas import (
 )
 from weightlab.lab.sections import SECTIONS, Section
 from weightlab.lab.sessions import Lab, Session
+from weightlab.lab.trainer import RACE_CHOICES, RACE_LABELS
 from weightlab.regularize import REGISTRY
 from weightlab.store import DEFAULT_STORE
 
@@ -81,7 +87,7 @@ SweepName = Annotated[
     ),
 ]
 SectionParam = Annotated[
-    SectionName, PathParam(description="Which explorer: " + " or ".join(SECTIONS) + ".")
+    SectionName, PathParam(description="Which section: " + ", ".join(SECTIONS) + ".")
 ]
 
 
@@ -109,14 +115,25 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (429, "No free session or training slot"),
     )
 }
-_FRAME_DOC = (
-    "A frame: step, status (ready, done, diverged), running, generation (bumped by every "
-    "setup and reset), steps (the step of each curve point), arms (per network: curves of "
-    "train/val loss and accuracy, gap, penalty and sparsity; a histogram of its weights "
-    "with exact zeros counted apart; zeros per layer), boundary (P(class 1) on a grid, "
-    "2-D data), measurement (init only: per-layer variances beside the theory, "
-    "activation and gradient histograms, dead/saturated fractions, distinct units, "
-    "flags and a recommendation); setup, dataset and points after a setup or reset."
+_FRAME_DOC = " ".join(
+    (
+        "A frame: step, status (ready, done, diverged), running, generation (bumped by",
+        "every setup that starts again and every reset; a live change keeps it), task",
+        "(classification or regression), hidden (units per hidden layer), steps (the step",
+        "of each curve point), changes (live changes: step and fields), arms (per network:",
+        "name, label, curves of train/val loss, accuracy for classification, gap, penalty",
+        "and sparsity; in the regularization section a histogram of its weights on bins",
+        "shared by both arms, exact zeros counted apart, and zeros per layer), boundary",
+        "(2-D data: one grid and, per arm, P(class 1) or the fitted value on it),",
+        "measurement (init: per-layer variances beside the theory, the training-loss and",
+        "probe gradient variances, histograms, dead/saturated fractions, distinct units,",
+        "flags numbered by layer 1 … L, a recommendation and a note on the theory),",
+        "picture (init and regularization: each unit's output over the plane, weights,",
+        "dead/saturated/constant marks), mc_dropout (regularization with dropout: mean",
+        "and spread of Monte-Carlo predictions), activations and claim (race: per arm and",
+        "layer the activation histogram; the lesson judged); setup, dataset and points",
+        "after a setup or reset, and applied (live fields, or reset) after a setup.",
+    )
 )
 
 
@@ -194,8 +211,17 @@ def _meta(lab: Lab, runs: RunStore) -> dict[str, Any]:
     return {
         "version": __version__,
         "sections": [
-            {"name": s.name, "title": s.title, "prefix": s.prefix} for s in SECTIONS.values()
+            {"name": s.name, "title": s.title, "prefix": s.prefix, "live": s.live()}
+            for s in SECTIONS.values()
         ],
+        "datasets": {
+            "classification": list(TOY_SETS),
+            "regression": list(REGRESSION_SETS),
+            "other": ["digits", "mnist1d"],
+        },
+        "features": [{"name": f, "label": FEATURE_LABELS[f]} for f in FEATURES],
+        "race_labels": RACE_LABELS,
+        "race_choices": [str(resolve(s)) for s in RACE_CHOICES],
         "schemes": list(scheme_names()),
         "scheme_presets": [s for s in COMPARE_SCHEMES if "(" in s],
         "defaults": {
@@ -415,7 +441,10 @@ def _install_other_routes(app: FastAPI, lab: Lab, runs: RunStore) -> None:
         """J + λP on a grid (log-scaled for functions with a huge range), J alone, the
         regularized optimum, its path over λ, the penalty's level set through it and a
         gradient-descent trajectory."""
-        return _json(landscape.surface(query))
+        out = landscape.surface(query)
+        # The grids hold finite numbers or None already: only the rest needs the walk.
+        grids = {key: out.pop(key) for key in ("w1", "w2", "total", "loss")}
+        return JSONResponse({**finite_json(out), **grids})
 
     @app.get("/api/store", name="store", tags=["runs"])
     def store() -> JSONResponse:
@@ -497,7 +526,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if warm_up:
-            asyncio.get_running_loop().run_in_executor(None, explore.warm_up)
+            asyncio.get_running_loop().run_in_executor(None, lab_trainer.warm_up)
         yield
         lab.shutdown()
         runs.close()

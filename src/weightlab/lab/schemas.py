@@ -27,21 +27,30 @@ from weightlab.models.budget import Estimate, mlp_network, training_estimate
 from weightlab.regularize import REGISTRY, Param, Term, make_term, term_names
 
 __all__ = [
+    "FEATURES",
     "LIMITS",
     "MEASURE_BATCH",
+    "PLANE_SETS",
+    "RACE_INITS",
+    "REGRESSION_SETS",
     "Activation",
     "Count",
     "DatasetName",
+    "Feature",
     "InitSetup",
     "LandscapeQuery",
     "PlayRequest",
+    "RaceSetup",
     "RegularizationSetup",
     "Setup",
     "StepRequest",
     "expected",
 ]
 
-DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "digits", "mnist1d"]
+DatasetName = Literal[
+    "circle", "xor", "gauss", "spiral", "moons", "plane", "multigauss", "digits", "mnist1d"
+]
+Feature = Literal["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
 Activation = Literal["linear", "relu", "tanh", "sigmoid", "leaky_relu", "selu", "gelu", "silu"]
 Optimizer = Literal["sgd", "adam"]
 Objective = Literal[
@@ -50,8 +59,14 @@ Objective = Literal[
 Penalty = Literal["none", "l1", "l2"]
 GdRule = Literal["proximal", "clip", "subgradient"]
 
-TOY_SETS = ("circle", "xor", "gauss", "spiral", "moons")
+TOY_SETS = ("circle", "xor", "gauss", "spiral", "moons")  # two-class 2-D sets
+REGRESSION_SETS = ("plane", "multigauss")  # 2-D regression sets
+PLANE_SETS = TOY_SETS + REGRESSION_SETS  # points of the plane: features, noise, ratio
+FEATURES: tuple[str, ...] = get_args(Feature)
+DEFAULT_FEATURES: list[Feature] = ["x1", "x2"]
 MNIST1D_TRAIN = 4000
+# The init race's classic contestants: zeros, too small, too large, Xavier, He.
+RACE_INITS = ["zeros", "normal(std=0.01)", "normal", "xavier_normal", "he_normal"]
 
 # Limits on what one request may ask for (the server-wide ones, sessions and concurrent
 # trainings, are settings of the app).  docs/lab.md shows this table.
@@ -70,6 +85,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "lam": (0.0, 1000.0),
     "start": (-1e4, 1e4),
     "init_length": (1, 120),
+    "train_fraction": (0.1, 0.9),
+    "arms": (1, 6),
 }
 
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
@@ -137,8 +154,28 @@ def expected(info: FieldInfo) -> str:
     return "a valid value"
 
 
+Width = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=int(LIMITS["width"][1]))]
+Scheme = Annotated[str, Field(min_length=1, max_length=int(LIMITS["init_length"][1]))]
+SCHEME_EXPECTED = "a scheme name or spec of at most 120 characters"
+
+
+def _scheme(default: str, doc: str) -> Any:
+    return Field(
+        default=default,
+        min_length=1,
+        max_length=int(LIMITS["init_length"][1]),
+        description=doc,
+        json_schema_extra={"expected": SCHEME_EXPECTED},
+    )
+
+
 class Setup(BaseModel):
-    """Dataset, network, initialization and optimizer: what both explorers share."""
+    """Dataset, network and optimizer: what every trained section shares.
+
+    The defaults are those of the init explorer and the init race: an 8-layer tanh MLP
+    of width 32 on the circle set, deep enough that a too small or too large scale shows
+    (tests/lab/test_race.py holds the lesson to its numbers).
+    """
 
     model_config = ConfigDict(**STRICT, title="setup")
 
@@ -146,8 +183,8 @@ class Setup(BaseModel):
     n_samples: Count | None = _number(
         None,
         "n_samples",
-        "Points of a 2-D toy set (half for validation) or MNIST-1D training series "
-        "(at most 4000); null for the dataset's default, and for digits",
+        "Points of a 2-D set or MNIST-1D training series (at most 4000); null for the "
+        "dataset's default, and for digits",
         integer=True,
         optional=True,
     )
@@ -155,21 +192,44 @@ class Setup(BaseModel):
         default=0.1,
         ge=0.0,
         le=0.5,
-        description="Noise of a 2-D toy set: a float in [0, 0.5].",
+        description="Noise of a 2-D set: a float in [0, 0.5].",
         json_schema_extra={"expected": "a float in [0, 0.5]"},
     )
-    depth: Count = _number(4, "depth", "Hidden layers", integer=True)
-    width: Count = _number(32, "width", "Units per hidden layer", integer=True)
-    activation: Activation = _choice("tanh", Activation, "Hidden activation")
-    init: str = Field(
-        default="xavier_normal",
-        min_length=1,
-        max_length=int(LIMITS["init_length"][1]),
-        description="Initialization scheme: a name from GET /api/meta or a spec such as "
-        "'normal(std=0.01)'; xavier_fan_in is the seed's 1/n rule, lsuv is data-dependent.",
-        json_schema_extra={"expected": "a scheme name or spec of at most 120 characters"},
+    train_fraction: float | None = _number(
+        None,
+        "train_fraction",
+        "Share of the samples used for training, the rest for validation (the "
+        "Playground's train/test ratio); null for the dataset's own split (half for the "
+        "2-D sets), and for mnist1d",
+        optional=True,
     )
-    gain_from_activation: bool = _flag(False, "Set each layer's gain from its activation")
+    features: list[Feature] = Field(
+        default_factory=lambda: list(DEFAULT_FEATURES),
+        min_length=1,
+        max_length=len(FEATURES),
+        description="Inputs the network sees, computed from a 2-D point (the Playground's "
+        "feature transforms): a list of distinct features from "
+        + ", ".join(repr(f) for f in FEATURES)
+        + "; only ['x1', 'x2'] for the other datasets.",
+        json_schema_extra={
+            "expected": "a list of distinct features from " + ", ".join(repr(f) for f in FEATURES),
+            "uniqueItems": True,
+        },
+    )
+    depth: Count = _number(8, "depth", "Hidden layers (when widths is null)", integer=True)
+    width: Count = _number(
+        32, "width", "Units per hidden layer (when widths is null)", integer=True
+    )
+    widths: list[Width] | None = Field(
+        default=None,
+        min_length=int(LIMITS["depth"][0]),
+        max_length=int(LIMITS["depth"][1]),
+        description="Units of each hidden layer, first to last: a list of 1 to 20 ints in "
+        "[1, 512], or null for depth layers of width (give widths or depth and width, not "
+        "both).",
+        json_schema_extra={"expected": "a list of 1 to 20 ints in [1, 512] or null"},
+    )
+    activation: Activation = _choice("tanh", Activation, "Hidden activation")
     seed: Count = Field(
         default=0,
         ge=0,
@@ -178,39 +238,80 @@ class Setup(BaseModel):
         json_schema_extra={"expected": "an int in [0, 2147483647]"},
     )
     optimizer: Optimizer = _choice("sgd", Optimizer, "Optimizer")
-    lr: float = _number(0.1, "lr", "Learning rate", closed="right")
-    batch_size: Count = _number(32, "batch_size", "Minibatch size", integer=True)
+    lr: float = _number(0.1, "lr", "Learning rate (changes a running training)", closed="right")
+    batch_size: Count = _number(
+        32, "batch_size", "Minibatch size (changes a running training)", integer=True
+    )
     max_steps: Count = _number(
         5000, "max_steps", "Training stops after this many steps", integer=True
     )
 
     # Networks the section trains side by side from this setup.
     NETWORKS: ClassVar[int] = 1
+    # Settings a running training takes on without starting again; any other change
+    # builds the section anew at step 0.
+    LIVE: ClassVar[frozenset[str]] = frozenset({"lr", "batch_size", "max_steps"})
 
-    @field_validator("init")
-    @classmethod
-    def _known_scheme(cls, value: str) -> str:
-        return str(resolve(value))
+    def hidden(self) -> list[int]:
+        """Units of each hidden layer."""
+        return list(self.widths) if self.widths is not None else [self.width] * self.depth
+
+    def networks(self) -> int:
+        """How many networks the section trains at once."""
+        return self.NETWORKS
+
+    def live_fields(self) -> frozenset[str]:
+        """The fields (by their names in the request) a running training takes on."""
+        return self.LIVE
+
+    def changes(self, other: Setup) -> tuple[list[str], list[str]]:
+        """The fields that differ from ``other``: those a running training can take on,
+        and those that need a new start."""
+        mine, theirs = self.model_dump(by_alias=True), other.model_dump(by_alias=True)
+        changed = [k for k in mine if mine[k] != theirs.get(k)]
+        live = self.live_fields()
+        return [k for k in changed if k in live], [k for k in changed if k not in live]
 
     def memory(self) -> Estimate:
         """What the section's networks hold while they train and are measured: weights,
         gradients, optimizer state and a batch's activations, counted without the
         dataset's input and output sizes (at most 64 and 10, small beside the hidden
         layers)."""
-        network = mlp_network(1, [self.width] * self.depth, 1)
+        network = mlp_network(1, self.hidden(), 1)
         return training_estimate(
             network,
             batch=max(self.batch_size, MEASURE_BATCH),
             optimizer=self.optimizer,
-            models=self.NETWORKS,
+            models=self.networks(),
             kind="networks",
         )
 
+    @field_validator("features")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            expected = "a list of distinct features from " + ", ".join(repr(f) for f in FEATURES)
+            raise fail(str(cls.model_config.get("title")), "features", expected, value)
+        return value
+
     @model_validator(mode="after")
-    def _sized_for_dataset(self) -> Setup:
+    def _consistent(self) -> Setup:
+        owner = str(self.model_config.get("title"))
+        if self.widths is not None and {"depth", "width"} & self.model_fields_set:
+            given = " and ".join(k for k in ("depth", "width") if k in self.model_fields_set)
+            raise fail(
+                owner, "widths", f"null when {given} is given (widths sets both)", self.widths
+            )
+        if self.dataset not in PLANE_SETS and self.features != DEFAULT_FEATURES:
+            expected = f"['x1', 'x2'] for {self.dataset} (feature transforms are for the 2-D sets)"
+            raise fail(owner, "features", expected, self.features)
+        if self.dataset not in PLANE_SETS and "n_samples" not in self.model_fields_set:
+            self.n_samples = None  # a section's default size is for its 2-D sets
+        if self.dataset == "mnist1d" and self.train_fraction is not None:
+            expected = "null for mnist1d (its 4000/1000 split is fixed)"
+            raise fail(owner, "train_fraction", expected, self.train_fraction)
         if self.n_samples is None:
             return self
-        owner = str(self.model_config.get("title"))
         if self.dataset == "digits":
             raise fail(owner, "n_samples", "null for digits (its 1797 images)", self.n_samples)
         if self.dataset == "mnist1d" and self.n_samples > MNIST1D_TRAIN:
@@ -224,6 +325,52 @@ class InitSetup(Setup):
 
     model_config = ConfigDict(**STRICT, title="init setup")
 
+    init: str = _scheme(
+        "xavier_normal",
+        "Initialization scheme: a name from GET /api/meta or a spec such as "
+        "'normal(std=0.01)'; xavier_fan_in is the seed's 1/n rule, lsuv is data-dependent.",
+    )
+    gain_from_activation: bool = _flag(False, "Set each layer's gain from its activation")
+
+    @field_validator("init")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        return str(resolve(value))
+
+
+class RaceSetup(Setup):
+    """The init race: one network and dataset trained in lockstep from several inits."""
+
+    model_config = ConfigDict(**STRICT, title="race setup")
+
+    inits: list[Scheme] = Field(
+        default_factory=lambda: list(RACE_INITS),
+        min_length=int(LIMITS["arms"][0]),
+        max_length=int(LIMITS["arms"][1]),
+        description="The schemes that race, each a name or spec as in the init setup: a "
+        "list of 1 to 6 distinct specs of at most 120 characters.",
+        json_schema_extra={
+            "expected": "a list of 1 to 6 distinct scheme specs of at most 120 characters",
+            "uniqueItems": True,
+        },
+    )
+    gain_from_activation: bool = _flag(False, "Set each layer's gain from its activation")
+    max_steps: Count = _number(
+        500, "max_steps", "Training stops after this many steps", integer=True
+    )
+
+    @field_validator("inits")
+    @classmethod
+    def _known_schemes(cls, value: list[str]) -> list[str]:
+        schemes = [str(resolve(v)) for v in value]
+        if len(set(schemes)) != len(schemes):
+            expected = "a list of 1 to 6 distinct scheme specs of at most 120 characters"
+            raise fail("race setup", "inits", expected, value)
+        return schemes
+
+    def networks(self) -> int:
+        return len(self.inits)
+
 
 class _RegularizationBase(Setup):
     """The regularization explorer: a regularized and a plain network side by side."""
@@ -231,17 +378,31 @@ class _RegularizationBase(Setup):
     model_config = ConfigDict(**STRICT, title="regularization setup")
     NETWORKS: ClassVar[int] = 2  # the regularized network and its plain twin
 
-    dataset: DatasetName = _choice("digits", DatasetName, "Dataset")
-    depth: Count = _number(2, "depth", "Hidden layers", integer=True)
-    width: Count = _number(64, "width", "Units per hidden layer", integer=True)
-    activation: Activation = _choice("relu", Activation, "Hidden activation")
-    init: str = Field(
-        default="he_normal",
-        min_length=1,
-        max_length=int(LIMITS["init_length"][1]),
-        description="Initialization scheme, as in the init setup.",
-        json_schema_extra={"expected": "a scheme name or spec of at most 120 characters"},
+    # A small noisy circle that a wide network overfits: the plain twin's boundary
+    # wanders around the noise while the regularized one stays smooth.
+    dataset: DatasetName = _choice("circle", DatasetName, "Dataset")
+    n_samples: Count | None = _number(
+        100,
+        "n_samples",
+        "Points of a 2-D set or MNIST-1D training series (at most 4000); null for the "
+        "dataset's default, and for digits",
+        integer=True,
+        optional=True,
     )
+    noise: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=0.5,
+        description="Noise of a 2-D set: a float in [0, 0.5].",
+        json_schema_extra={"expected": "a float in [0, 0.5]"},
+    )
+    depth: Count = _number(2, "depth", "Hidden layers (when widths is null)", integer=True)
+    width: Count = _number(
+        64, "width", "Units per hidden layer (when widths is null)", integer=True
+    )
+    activation: Activation = _choice("relu", Activation, "Hidden activation")
+    init: str = _scheme("he_normal", "Initialization scheme, as in the init setup.")
+    gain_from_activation: bool = _flag(False, "Set each layer's gain from its activation")
     regularizer: str = Field(
         default="l1",
         description="Regularizer of the left network: "
@@ -252,6 +413,21 @@ class _RegularizationBase(Setup):
             "enum": ["none", *term_names()],
         },
     )
+
+    @field_validator("init")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        return str(resolve(value))
+
+    def live_fields(self) -> frozenset[str]:
+        """Besides the optimizer's settings, every parameter of the chosen term except
+        dropout's mode (which changes what the network computes at test time)."""
+        return self.LIVE | {
+            term_field(entry.name, p.name)
+            for entry in REGISTRY.values()
+            for p in entry.params
+            if (entry.name, p.name) != ("dropout", "mode")
+        }
 
     @field_validator("regularizer")
     @classmethod
@@ -360,7 +536,12 @@ class PlayRequest(BaseModel):
 
     model_config = ConfigDict(**STRICT, title="play")
 
-    steps_per_frame: Count = _number(5, "steps_per_frame", "Steps between frames", integer=True)
+    steps_per_frame: Count = _number(
+        5,
+        "steps_per_frame",
+        "Steps between frames (more while they take under half the frame interval)",
+        integer=True,
+    )
 
 
 Coordinate = Annotated[float, Field(ge=LIMITS["start"][0], le=LIMITS["start"][1])]

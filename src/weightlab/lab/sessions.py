@@ -24,7 +24,9 @@ from weightlab.lab.sections import SECTIONS
 from weightlab.lab.trainer import Trainer
 from weightlab.models.budget import require_memory
 
-__all__ = ["Lab", "Session", "to_json"]
+__all__ = ["MORE_STEPS", "Lab", "Session", "to_json"]
+
+MORE_STEPS = 20  # a frame takes at most this many times steps_per_frame more steps
 
 
 def to_json(value: Any) -> str:
@@ -183,12 +185,34 @@ class Lab:
     # -- trainers ------------------------------------------------------------------------
 
     def configure(self, session: Session, section: str, setup: Setup) -> dict[str, Any]:
-        """Build the section's trainer from ``setup`` (pausing it first); a setup whose
-        networks would not fit in the free memory is refused (422) before anything is
-        built."""
+        """Take on ``setup``: a setup that differs from the current one only in live
+        settings (the section's ``live_fields``: learning rate, batch size, step limit,
+        a term's parameters) is applied to the running training, which goes on from its
+        step; any other change builds the section's trainer anew at step 0 (pausing it
+        first).  A setup whose networks would not fit in the free memory is refused
+        (422) before anything is built."""
         owner = str(setup.model_config.get("title"))
-        context = f" at depth {setup.depth}"
-        require_memory(owner, "width", setup.width, setup.memory(), context=context)
+        if setup.widths is None:
+            require_memory(
+                owner, "width", setup.width, setup.memory(), context=f" at depth {setup.depth}"
+            )
+        else:
+            require_memory(owner, "widths", setup.widths, setup.memory())
+        with session.lock:
+            current = session.trainers.get(section)
+            if current is not None and type(current.setup) is type(setup):
+                live, structural = current.setup.changes(setup)
+                if not structural:
+                    current.apply(setup)
+                    frame = session.frame(section, full=True)
+                    frame["applied"] = {"live": live, "reset": False}
+                    return frame
+        frame = self._rebuild(session, section, setup)
+        frame["applied"] = {"live": [], "reset": True}
+        return frame
+
+    def _rebuild(self, session: Session, section: str, setup: Setup) -> dict[str, Any]:
+        """A new trainer for the section at step 0, the old one paused first."""
         self.pause(session, section)
         trainer = SECTIONS[section].build(setup)
         self.pause(session, section)  # in case a play slipped in while it was built
@@ -199,7 +223,7 @@ class Lab:
 
     def reset(self, session: Session, section: str) -> dict[str, Any]:
         """Back to step 0: the same setup, so the same data, init and batch order."""
-        return self.configure(session, section, session.trainer(section).setup)
+        return self._rebuild(session, section, session.trainer(section).setup)
 
     def step(self, session: Session, section: str, steps: int) -> dict[str, Any]:
         """Take ``steps`` steps of a paused trainer (fewer if they take longer than
@@ -280,6 +304,13 @@ class Lab:
                 with session.lock:
                     trainer = session.trainers[section]
                     trainer.run(steps)
+                    # Small networks step in a millisecond: train on while the steps take
+                    # under half the frame interval, so drawing does not hold them back.
+                    budget = started + self.frame_seconds / 2
+                    extra = 0
+                    while time.monotonic() < budget and extra < MORE_STEPS * steps:
+                        trainer.run(steps)
+                        extra += steps
                     frame = session.frame(section)
                 if trainer.status != "ready":
                     break

@@ -235,6 +235,14 @@ class Trainer:
         self.regularization = parse_regularization(regularization)
         self._wire()
 
+    def set_dropout(self, p: float) -> None:
+        """Change the drop probability of every :class:`~weightlab.regularize.Dropout`
+        module of the model from the next step on (``0`` keeps the modules but drops
+        nothing); the masks keep coming from the same generator."""
+        for module in self.model.modules():
+            if isinstance(module, Dropout):
+                module.p = p
+
     def penalty(self) -> Tensor | None:
         """The regularization's loss terms on the current weights (None without any)."""
         value: Tensor | None = self.regularization.penalty(self.weights, TORCH)

@@ -2,32 +2,39 @@
 //
 // The server does the work; this file builds the forms from the API's JSON schemas,
 // keeps the whole setup in the URL, sends requests, listens to the session's event
-// stream and draws frames with Plotly.
+// stream and draws frames: Plotly for curves, the canvas helpers of draw.js for what
+// changes every frame (heatmaps, histograms, the network picture).
 "use strict";
 
 (() => {
-  // The trained sections (tabs, URL prefixes) come from the server's section registry
-  // (GET /api/meta), in start(); landscape and runs are this page's own tabs.
+  const D = window.WLDraw;
+  // The trained sections (tabs, URL prefixes, live fields) come from the server's section
+  // registry (GET /api/meta), in start(); landscape and runs are this page's own tabs.
   const TABS = ["landscape", "runs"];
   const TRAINED = [];
   const PREFIX = { landscape: "land" };
-  const TOY = ["circle", "xor", "gauss", "spiral", "moons"];
+  let PLANE = [];
+  const DEFAULT_FEATURES = ["x1", "x2"];
   const COLORS = {
     network: "#1f6feb",
     regularized: "#d1242f",
     plain: "#1f6feb",
     theory: "#6a737d",
     grad: "#8250df",
+    probe: "#bf8700",
     zeros: "#d1242f",
   };
+  const RACE_COLORS = ["#8c959f", "#bf8700", "#cf222e", "#1f6feb", "#1a7f37", "#8250df"];
   const LABELS = {
     dataset: "Dataset",
     n_samples: "Samples",
     noise: "Noise",
-    depth: "Depth (hidden)",
-    width: "Width",
+    train_fraction: "Training share",
+    features: "Features",
+    widths: "Hidden layers",
     activation: "Activation",
     init: "Init scheme",
+    inits: "Inits that race",
     gain_from_activation: "Gain per layer",
     seed: "Seed",
     optimizer: "Optimizer",
@@ -45,15 +52,31 @@
     xavier_fan_in: "xavier_fan_in (the seed's 1/n rule)",
     lsuv: "lsuv (data-dependent)",
   };
+  const plane = (v) => PLANE.includes(v.dataset);
   const HIDDEN = {
     n_samples: (v) => v.dataset !== "digits",
-    noise: (v) => TOY.includes(v.dataset),
+    noise: plane,
+    features: plane,
+    train_fraction: (v) => v.dataset !== "mnist1d",
+    depth: () => false,
+    width: () => false,
     rule: (v) => v.penalty === "l1",
     lam: () => false,
     start: () => false,
   };
+  const LIST_SEPARATOR = { inits: ";" };
   const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
   const CURVES = ["val_loss", "train_loss", "val_acc", "train_acc", "gap", "sparsity_zero"];
+  // One name per quantity, each with its one-line definition (hover a table header).
+  const DEFINITIONS = {
+    "Var(z)": "Variance of the pre-activations z = Wa + b of the layer, over a batch of training inputs and the layer's units.",
+    theory: "Var(z) the derivation predicts from the input's E[x²] and each layer's Var(W) (zero-mean independent weights assumed).",
+    "Var(∂L/∂W)": "Variance of the layer's weight gradient of the training loss on the measured batch: what a training step uses.",
+    "Var(∂W) probe": "Variance of the layer's weight gradient when a random unit-variance gradient arrives at the output (Glorot & Bengio's analysis; what the flags judge).",
+    dead: "Share of ReLU-like units whose pre-activation is ≤ 0 for every input of the batch (their gradient is 0).",
+    saturated: "Share of tanh/sigmoid values within 0.01 of the activation's bounds (gradient near 0).",
+    "distinct units": "How many different functions the layer's units compute; fewer than its units means copies (symmetry).",
+  };
 
   const state = {
     meta: null,
@@ -62,21 +85,30 @@
     streamReady: null,
     tab: "init",
     values: {},
-    generation: { init: 0, regularization: 0 },
-    shownStep: { init: -1, regularization: -1 },
-    running: { init: false, regularization: false },
-    configured: { init: false, regularization: false },
+    live: {},
+    generation: {},
+    shownStep: {},
+    running: {},
+    configured: {},
     statics: {},
     frames: {},
     pending: {},
     drawQueued: false,
     counters: {},
+    applied: {},
+    selected: { init: null },
+    hovered: null,
+    targets: {},
+    charts: {},
+    latency: [],
+    timing: {},
+    profile: {},
     landscape: null,
     landscapeBusy: false,
     landscapeDirty: false,
     runs: { sweep: "", run: null, compare: [], metric: "val_loss", cache: {} },
   };
-  window.weightlab = state; // for the browser tests and the curious
+  window.weightlab = state; // for the browser tests, the latency benchmark and the curious
 
   const $ = (selector) => document.querySelector(selector);
   const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -86,8 +118,8 @@
     return Number.isInteger(v) ? String(v) : v.toPrecision(digits);
   };
   const pct = (v) => (num(v) === null ? "" : `${(100 * v).toFixed(1)}%`);
-  const escape = (text) =>
-    String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
   // -- requests ---------------------------------------------------------------------------
 
@@ -145,7 +177,8 @@
     if (box) box.textContent = error ? error.message || String(error) : "";
     document.querySelectorAll(`#${section}-form .invalid`).forEach((el) => el.classList.remove("invalid"));
     if (error?.parameter) {
-      document.querySelector(`#${section}-form [name="${error.parameter}"]`)?.classList.add("invalid");
+      const name = CSS.escape(error.parameter);
+      document.querySelector(`#${section}-form [name="${name}"], #${section}-form [data-field="${name}"] fieldset, #${section}-form fieldset[data-field="${name}"]`)?.classList.add("invalid");
     }
   }
 
@@ -229,7 +262,17 @@
     for (const [section, frame] of Object.entries(state.pending)) {
       if (state.tab !== section) continue; // drawn when its tab is shown
       delete state.pending[section];
+      const began = performance.now();
       DRAW[section](frame);
+      const timing = state.timing[section];
+      if (timing && frame.generation === timing.generation) {
+        delete state.timing[section];
+        const draw = performance.now() - began;
+        // The next animation frame comes after this one is painted: the redraw is done.
+        requestAnimationFrame(() =>
+          state.latency.push({ section, control: timing.control, ms: performance.now() - timing.start, answered: timing.answered, draw, parts: { ...state.profile } }),
+        );
+      }
     }
   }
 
@@ -241,6 +284,20 @@
     return { ...prop, ...main, optional: options.some((o) => o.type === "null") };
   }
 
+  function kindBadge(section, name) {
+    if (!state.live[section]) return null;
+    const live = state.live[section].has(name);
+    const badge = document.createElement("span");
+    badge.className = `kind ${live ? "live" : "restart"}`;
+    badge.textContent = live ? "live" : "↺";
+    badge.title = live ? "Applies to the running training: the step count goes on." : "Starts the training again at step 0.";
+    const hidden = document.createElement("span");
+    hidden.className = "sr-only";
+    hidden.textContent = live ? " (applies while training)" : " (restarts training)";
+    badge.append(hidden);
+    return badge;
+  }
+
   function inputFor(section, name, prop) {
     const type = fieldType(prop);
     let input;
@@ -248,6 +305,12 @@
       input = document.createElement("select");
       const names = [...state.meta.schemes, ...state.meta.scheme_presets];
       for (const scheme of names) input.add(new Option(SCHEME_NOTES[scheme] || scheme, scheme));
+    } else if (name === "noise" || name === "train_fraction") {
+      input = document.createElement("input");
+      input.type = "range";
+      input.min = name === "noise" ? "0" : "0.1";
+      input.max = name === "noise" ? "0.5" : "0.9";
+      input.step = "0.05";
     } else if (type.enum) {
       input = document.createElement("select");
       for (const option of type.enum) input.add(new Option(option, option));
@@ -274,19 +337,173 @@
     return input;
   }
 
+  // Checkboxes for a list field (features, inits).
+  function checkGroup(section, name, options, labels, prop) {
+    const box = document.createElement("fieldset");
+    box.dataset.field = name;
+    box.dataset.group = name;
+    const legend = document.createElement("legend");
+    legend.append(LABELS[name] || name);
+    const badge = kindBadge(section, name);
+    if (badge) legend.append(badge);
+    box.append(legend);
+    const row = document.createElement("div");
+    row.className = "checks";
+    box.title = prop.description || "";
+    for (const option of options) {
+      const label = document.createElement("label");
+      const check = document.createElement("input");
+      check.type = "checkbox";
+      check.value = option;
+      check.dataset.group = name;
+      label.append(check, labels[option] || option);
+      row.append(label);
+    }
+    box.append(row);
+    return box;
+  }
+
+  // The per-layer widths: add or remove a layer, add or remove a unit of each layer.
+  function widthsEditor(section, prop) {
+    const box = document.createElement("fieldset");
+    box.dataset.field = "widths";
+    box.dataset.group = "widths";
+    box.title = prop.description || "";
+    const legend = document.createElement("legend");
+    legend.append("Hidden layers");
+    const badge = kindBadge(section, "widths");
+    if (badge) legend.append(badge);
+    box.append(legend);
+    const buttons = document.createElement("div");
+    buttons.className = "layer-buttons";
+    const add = button("+ layer", "Add a hidden layer (a copy of the last)", "add-layer");
+    const remove = button("− layer", "Remove the last hidden layer", "remove-layer");
+    const count = document.createElement("span");
+    count.className = "muted";
+    count.dataset.role = "count";
+    buttons.append(add, remove, count);
+    const layers = document.createElement("div");
+    layers.className = "widths";
+    box.append(buttons, layers);
+    box.addEventListener("click", (event) => {
+      const target = event.target.closest("button");
+      if (!target) return;
+      event.preventDefault();
+      const widths = [...state.values[section].widths];
+      const i = Number(target.dataset.layer);
+      const action = target.dataset.action;
+      if (action === "add-layer" && widths.length < 20) widths.push(widths[widths.length - 1] || 4);
+      else if (action === "remove-layer" && widths.length > 1) widths.pop();
+      else if (action === "more") widths[i] = Math.min(512, widths[i] + 1);
+      else if (action === "fewer") widths[i] = Math.max(1, widths[i] - 1);
+      else return;
+      setWidths(section, widths);
+      onSetupChange(section, "widths");
+    });
+    box.addEventListener("change", (event) => {
+      const input = event.target.closest("input[data-layer]");
+      if (!input) return;
+      event.stopPropagation();
+      const widths = [...state.values[section].widths];
+      const value = Number(input.value);
+      widths[Number(input.dataset.layer)] = Number.isInteger(value) ? value : input.value;
+      setWidths(section, widths);
+      onSetupChange(section, "widths");
+    });
+    return box;
+  }
+
+  function button(text, title, action, layer) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "small";
+    b.textContent = text;
+    b.title = title;
+    b.setAttribute("aria-label", title);
+    b.dataset.action = action;
+    if (layer !== undefined) b.dataset.layer = layer;
+    return b;
+  }
+
+  function setWidths(section, widths) {
+    state.values[section].widths = widths;
+    const box = $(`#${section}-form fieldset[data-group="widths"]`);
+    if (!box) return;
+    box.querySelector('[data-role="count"]').textContent = `${widths.length} layer${widths.length === 1 ? "" : "s"}`;
+    const holder = box.querySelector(".widths");
+    holder.replaceChildren(
+      ...widths.map((w, i) => {
+        const layer = document.createElement("div");
+        layer.className = "layer";
+        const input = document.createElement("input");
+        input.type = "number";
+        input.min = "1";
+        input.max = "512";
+        input.step = "1";
+        input.value = String(w);
+        input.dataset.layer = i;
+        input.setAttribute("aria-label", `Units in hidden layer ${i + 1}`);
+        const row = document.createElement("div");
+        row.className = "buttons";
+        row.append(button("−", `One unit fewer in layer ${i + 1}`, "fewer", i), button("+", `One unit more in layer ${i + 1}`, "more", i));
+        const title = document.createElement("span");
+        title.className = "muted";
+        title.textContent = `L${i + 1}`;
+        layer.append(title, input, row);
+        return layer;
+      }),
+    );
+  }
+
   function buildForm(section, schema, onChange) {
     const form = $(`#${section}-form`);
     form.replaceChildren();
     for (const [name, prop] of Object.entries(schema.properties)) {
+      if (name === "widths") {
+        form.append(widthsEditor(section, prop));
+        continue;
+      }
+      if (name === "features") {
+        const labels = Object.fromEntries(state.meta.features.map((f) => [f.name, f.label]));
+        form.append(checkGroup(section, name, state.meta.features.map((f) => f.name), labels, prop));
+        continue;
+      }
+      if (name === "inits") {
+        form.append(checkGroup(section, name, state.meta.race_choices, state.meta.race_labels, prop));
+        continue;
+      }
       const label = document.createElement("label");
       label.dataset.field = name;
-      const text = LABELS[name] || (name.includes(".") ? name.split(".")[1].replace("_", " ") : prop.title || name);
-      label.append(text, inputFor(section, name, prop));
+      const text = document.createElement("span");
+      text.append(LABELS[name] || (name.includes(".") ? name.split(".")[1].replace("_", " ") : prop.title || name));
+      const badge = kindBadge(section, name);
+      if (badge) text.append(badge);
+      const input = inputFor(section, name, prop);
+      if (name === "noise" || name === "train_fraction") {
+        const cell = document.createElement("span");
+        cell.className = "range";
+        const out = document.createElement("output");
+        out.dataset.for = name;
+        cell.append(input, out);
+        label.append(text, cell);
+      } else {
+        label.append(text, input);
+      }
       form.append(label);
     }
-    form.addEventListener("change", () => onChange(section));
+    form.addEventListener("change", (event) => {
+      if (event.target.closest('fieldset[data-group="widths"]')) return;
+      onChange(section, event.target.name || event.target.dataset.group);
+    });
+    form.addEventListener("input", (event) => {
+      const out = event.target.parentElement?.querySelector("output");
+      if (out) out.textContent = rangeText(event.target.name, Number(event.target.value));
+    });
     form.addEventListener("submit", (event) => event.preventDefault());
   }
+
+  // Noise and the training share as the Playground shows them: percentages.
+  const rangeText = (name, value) => `${Math.round(100 * value)}%`;
 
   function readValue(input) {
     const raw = input.value.trim();
@@ -317,59 +534,102 @@
     }
   }
 
+  // The setup the form shows, as the request body of its section.
   function readForm(section) {
+    const form = $(`#${section}-form`);
     const values = {};
-    for (const input of $(`#${section}-form`).elements) {
-      if (!input.name) continue;
+    for (const input of form.elements) {
+      if (!input.name || input.dataset.group) continue;
       values[input.name] = readValue(input);
     }
+    for (const box of form.querySelectorAll("fieldset[data-group]")) {
+      const name = box.dataset.group;
+      if (name === "widths") values.widths = [...state.values[section].widths];
+      else values[name] = [...box.querySelectorAll("input:checked")].map((c) => c.value);
+    }
+    if (values.train_fraction !== undefined) {
+      const share = Number(form.querySelector('[name="train_fraction"]').value);
+      values.train_fraction = Math.abs(share - 0.5) < 1e-9 ? null : share;
+    }
+    return values;
+  }
+
+  // What the server gets: the form's values, with the fields of other datasets set back.
+  function body(section) {
+    const values = { ...state.values[section] };
+    delete values.depth;
+    delete values.width;
+    if (!plane(values)) values.features = [...DEFAULT_FEATURES];
     if (values.dataset === "digits") values.n_samples = null;
+    if (values.dataset === "mnist1d") values.train_fraction = null;
     return values;
   }
 
   function writeForm(section, values) {
-    for (const input of $(`#${section}-form`).elements) {
-      if (input.name && input.name in values) writeValue(input, values[input.name]);
+    const form = $(`#${section}-form`);
+    for (const input of form.elements) {
+      if (!input.name || input.dataset.group || !(input.name in values)) continue;
+      if (input.name === "train_fraction") input.value = String(values.train_fraction ?? 0.5);
+      else writeValue(input, values[input.name]);
+      const out = input.parentElement?.querySelector("output");
+      if (out) out.textContent = rangeText(input.name, Number(input.value));
+    }
+    for (const box of form.querySelectorAll("fieldset[data-group]")) {
+      const name = box.dataset.group;
+      if (name === "widths") setWidths(section, values.widths);
+      else for (const check of box.querySelectorAll("input")) check.checked = (values[name] || []).includes(check.value);
     }
     showFields(section, values);
   }
 
   function showFields(section, values) {
-    for (const label of $(`#${section}-form`).querySelectorAll("label")) {
-      const field = label.dataset.field;
+    for (const element of $(`#${section}-form`).querySelectorAll("[data-field]")) {
+      const field = element.dataset.field;
       const rule = HIDDEN[field];
       // A regularization term's parameter ("l1.strength") shows with its term only.
       const term = field.includes(".") ? field.split(".")[0] : null;
-      label.hidden = term ? values.regularizer !== term : rule ? !rule(values) : false;
+      element.hidden = term ? values.regularizer !== term : rule ? !rule(values) : false;
     }
   }
 
   // -- the URL holds the whole setup ------------------------------------------------------
 
-  function encode(value) {
+  function encode(value, name) {
     if (value === null) return "null";
-    if (Array.isArray(value)) return value.join(",");
+    if (Array.isArray(value)) return value.join(LIST_SEPARATOR[name] || ",");
     return String(value);
   }
 
-  function decode(raw, prop) {
+  function decode(raw, prop, name) {
     if (raw === "null") return null;
-    const type = prop ? fieldType(prop).type : "string";
-    if (type === "boolean") return raw === "true";
-    if (type === "array") return raw.split(",").map(Number);
-    if (type === "integer" || type === "number") {
+    const type = prop ? fieldType(prop) : { type: "string" };
+    if (type.type === "boolean") return raw === "true";
+    if (type.type === "array") {
+      const parts = raw.split(LIST_SEPARATOR[name] || ",").filter((p) => p !== "");
+      const item = type.items?.type;
+      return item === "integer" || item === "number" || name === "start" ? parts.map(Number) : parts;
+    }
+    if (type.type === "integer" || type.type === "number") {
       const value = Number(raw);
       return raw === "" || Number.isNaN(value) ? raw : value;
     }
     return raw;
   }
 
+  // A trained section's defaults as the page holds them: per-layer widths.
+  function defaults(section) {
+    const d = { ...state.meta.defaults[section] };
+    if (TRAINED.includes(section)) d.widths = d.widths || Array(d.depth).fill(d.width);
+    return d;
+  }
+
   function saveUrl() {
     const params = new URLSearchParams({ tab: state.tab });
     for (const [section, prefix] of Object.entries(PREFIX)) {
-      const defaults = state.meta.defaults[section];
+      const base = defaults(section);
       for (const [key, value] of Object.entries(state.values[section] || {})) {
-        if (JSON.stringify(value) !== JSON.stringify(defaults[key])) params.set(`${prefix}.${key}`, encode(value));
+        if (key === "depth" || key === "width") continue;
+        if (!same(value, base[key])) params.set(`${prefix}.${key}`, encode(value, key));
       }
     }
     const runs = state.runs;
@@ -384,10 +644,15 @@
     const params = new URLSearchParams(location.search);
     state.tab = TABS.includes(params.get("tab")) ? params.get("tab") : "init";
     for (const [section, prefix] of Object.entries(PREFIX)) {
-      const values = { ...state.meta.defaults[section] };
+      const values = defaults(section);
+      const props = state.meta.schemas[section].properties;
       for (const [key, raw] of params) {
         const [head, name] = key.split(/\.(.*)/s);
-        if (head === prefix && name) values[name] = decode(raw, state.meta.schemas[section].properties[name]);
+        if (head === prefix && name) values[name] = decode(raw, props[name], name);
+      }
+      // A link from before per-layer widths: depth layers of width.
+      if (TRAINED.includes(section) && !params.has(`${prefix}.widths`) && (params.has(`${prefix}.depth`) || params.has(`${prefix}.width`))) {
+        values.widths = Array(Number(values.depth) || 1).fill(values.width);
       }
       state.values[section] = values;
     }
@@ -403,22 +668,25 @@
   function showTab(tab) {
     state.tab = tab;
     for (const name of TABS) $(`#${name}`).hidden = name !== tab;
-    for (const button of document.querySelectorAll("#tabs button")) {
-      button.classList.toggle("active", button.dataset.tab === tab);
+    for (const b of document.querySelectorAll("#tabs button")) {
+      b.classList.toggle("active", b.dataset.tab === tab);
+      b.setAttribute("aria-selected", String(b.dataset.tab === tab));
     }
     saveUrl();
     if (TRAINED.includes(tab) && !state.configured[tab]) configure(tab);
     else if (tab === "landscape" && !state.landscape) requestLandscape();
     else if (tab === "runs") loadRuns();
+    if (TRAINED.includes(tab) && state.frames[tab] && !state.pending[tab]) state.pending[tab] = state.frames[tab];
     if (state.pending[tab]) drawPending();
     window.dispatchEvent(new Event("resize")); // plots drawn while hidden take their size
   }
 
   // -- the trained sections: setup, play, pause, step, reset ------------------------------
 
-  async function configure(section) {
-    const values = state.values[section];
-    showFields(section, values);
+  async function configure(section, control) {
+    const values = body(section);
+    showFields(section, state.values[section]);
+    const started = performance.now();
     // A slow setup (a first MNIST-1D load, LSUV on a big network) says what it is doing.
     const slow = setTimeout(() => ($(`#${section}-status`).textContent = "setting up…"), 300);
     try {
@@ -426,8 +694,11 @@
       if (frame === STALE) return;
       state.configured[section] = true;
       showError(section, null);
-      state.shownStep[section] = -1;
+      if (frame.applied?.reset) state.shownStep[section] = -1;
+      state.applied[section] = frame.applied?.live?.length ? { fields: frame.applied.live, step: frame.step } : null;
+      if (control) state.timing[section] = { control, start: started, answered: performance.now() - started, generation: frame.generation };
       acceptFrame(frame);
+      if (state.tab === section) drawPending(); // now, not at the next animation frame
     } catch (error) {
       showError(section, error);
       updateButtons(section, state.frames[section]);
@@ -436,29 +707,33 @@
     }
   }
 
-  function onSetupChange(section) {
-    state.values[section] = readForm(section);
+  function onSetupChange(section, control) {
+    const values = readForm(section);
+    if (values.dataset !== state.values[section].dataset && !PLANE.includes(values.dataset)) values.n_samples = null;
+    state.values[section] = values;
+    writeForm(section, values);
     saveUrl();
-    configure(section);
+    configure(section, control || "form");
   }
 
   async function control(section, action) {
     try {
       if (action === "play") {
         await state.streamReady;
-        const body = { steps_per_frame: 5 };
-        await sessionCall("POST", `${section}/play`, body);
+        await sessionCall("POST", `${section}/play`, { steps_per_frame: 5 });
         state.running[section] = true;
         updateButtons(section, state.frames[section]);
         showError(section, null);
         return;
       }
-      const body = action === "step" ? { steps: stepsWanted(section) } : undefined;
-      const method = "POST";
-      const frame = await latest(section, () => sessionCall(method, `${section}/${action}`, body));
+      const payload = action === "step" ? { steps: stepsWanted(section) } : undefined;
+      const frame = await latest(section, () => sessionCall("POST", `${section}/${action}`, payload));
       if (frame === STALE) return;
       showError(section, null);
-      if (action === "reset") state.shownStep[section] = -1;
+      if (action === "reset") {
+        state.shownStep[section] = -1;
+        state.applied[section] = null;
+      }
       acceptFrame(frame);
     } catch (error) {
       showError(section, error);
@@ -478,18 +753,23 @@
     bar.querySelector('[data-action="pause"]').disabled = !running;
     bar.querySelector('[data-action="step"]').disabled = running || !ready;
     const what = running ? "training" : frame?.status === "ready" ? "paused" : frame?.status || "";
-    $(`#${section}-status`).textContent = frame ? `step ${frame.step} / ${frame.max_steps} · ${what}` : "";
-    $(`#${section}-status`).dataset.step = frame ? frame.step : "";
-    $(`#${section}-status`).dataset.running = running ? "1" : "0";
+    const status = $(`#${section}-status`);
+    const applied = state.applied[section];
+    const note = applied ? ` · <span class="applied">${escape(applied.fields.join(", "))} applied live at step ${applied.step}</span>` : "";
+    status.innerHTML = frame ? `step ${frame.step} / ${frame.max_steps} · ${what}${note}` : "";
+    status.dataset.step = frame ? frame.step : "";
+    status.dataset.running = running ? "1" : "0";
+    status.dataset.generation = frame ? frame.generation : "";
   }
 
   // -- drawing helpers ---------------------------------------------------------------------
 
   function plot(id, traces, layout) {
+    const narrow = window.innerWidth < 500;
     const base = {
-      margin: { l: 55, r: 45, t: 36, b: 70 },
-      font: { size: 11 },
-      legend: { orientation: "h", x: 0, y: -0.12, yanchor: "top" },
+      margin: narrow ? { l: 42, r: 12, t: 36, b: 64 } : { l: 55, r: 45, t: 36, b: 70 },
+      font: { size: narrow ? 10 : 11 },
+      legend: { orientation: "h", x: 0, y: -0.14, yanchor: "top" },
       ...layout,
     };
     Plotly.react(id, traces, base, PLOT_CONFIG);
@@ -509,166 +789,336 @@
     };
   }
 
-  // Small multiples: one histogram per layer in a grid of subplots.
-  function histogramGrid(id, layers, key, color, title) {
-    const columns = Math.min(layers.length, 6);
-    const rows = Math.ceil(layers.length / columns);
-    const traces = [];
-    const layout = {
-      title: { text: title, font: { size: 13 }, y: 0.99, yanchor: "top" },
-      grid: { rows, columns, pattern: "independent", xgap: 0.12, ygap: 0.4 },
-      showlegend: false,
-      height: 70 + 160 * rows,
-      margin: { l: 30, r: 10, t: 64, b: 24 },
-      annotations: [],
-    };
-    layers.forEach((layer, i) => {
-      const n = i === 0 ? "" : i + 1;
-      const hist = layer[key];
-      if (!hist || !hist.counts.length) return;
-      traces.push(bars(hist, layer.name, color, { xaxis: `x${n}`, yaxis: `y${n}` }));
-      layout[`xaxis${n}`] = { tickfont: { size: 9 }, nticks: 4 };
-      layout[`yaxis${n}`] = { tickfont: { size: 9 }, nticks: 3 };
-      const last = i === layers.length - 1;
-      layout.annotations.push({
-        text: last ? `output layer ${i + 1}` : `layer ${i + 1} · ${layer.activation}`,
-        xref: `x${n} domain`,
-        yref: `y${n} domain`,
-        x: 0.5,
-        y: 1.18,
-        showarrow: false,
-        font: { size: 10 },
-      });
-    });
-    plot(id, traces, layout);
-  }
-
   function message(id, text) {
     const box = document.getElementById(id);
     if (window.Plotly && box.data) Plotly.purge(box);
     box.innerHTML = `<p class="note" style="padding:1rem">${escape(text)}</p>`;
   }
 
-  function table(id, header, rows, textColumns = [0]) {
-    const align = (i) => (textColumns.includes(i) ? ' class="text"' : "");
-    const head = `<tr>${header.map((h, i) => `<th${align(i)}>${escape(h)}</th>`).join("")}</tr>`;
-    const body = rows
-      .map((row) => `<tr>${row.map((cell, i) => `<td${align(i)}>${cell}</td>`).join("")}</tr>`)
-      .join("");
-    document.getElementById(id).innerHTML = `<table>${head}${body}</table>`;
+  function canvasMessage(target, text) {
+    const canvas = typeof target === "string" ? document.getElementById(target) : target;
+    const ctx = canvas.getContext("2d");
+    const width = Math.min(canvas.parentElement.clientWidth || 300, 420);
+    const dpr = window.devicePixelRatio || 1;
+    canvas.width = width * dpr;
+    canvas.height = 60 * dpr;
+    canvas.style.width = `${width}px`;
+    canvas.style.height = "60px";
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.fillStyle = "#6a737d";
+    wrapText(ctx, text, 8, 18, width - 16, 15);
+    canvas.setAttribute("aria-label", text);
   }
 
+  function wrapText(ctx, text, x, y, width, lineHeight) {
+    let line = "";
+    for (const word of text.split(" ")) {
+      const next = line ? `${line} ${word}` : word;
+      if (ctx.measureText(next).width > width && line) {
+        ctx.fillText(line, x, y);
+        y += lineHeight;
+        line = word;
+      } else line = next;
+    }
+    ctx.fillText(line, x, y);
+  }
+
+  function table(id, header, rows, textColumns = [0], titles = {}) {
+    const align = (i) => (textColumns.includes(i) ? ' class="text"' : "");
+    const head = `<thead><tr>${header
+      .map((h, i) => `<th scope="col"${align(i)}${titles[h] ? ` title="${escape(titles[h])}"` : ""}>${escape(h)}</th>`)
+      .join("")}</tr></thead>`;
+    const rowsHtml = rows.map((row) => `<tr>${row.map((cell, i) => `<td${align(i)}>${cell}</td>`).join("")}</tr>`).join("");
+    document.getElementById(id).innerHTML = `<table>${head}<tbody>${rowsHtml}</tbody></table>`;
+  }
+
+  // One curve of an arm: {name, x, y, color, dash, y2} for D.lines.
   function curve(frame, arm, key, options) {
+    return { x: frame.steps, y: (arm.curves[key] || []).map(num), ...options };
+  }
+
+  // Dotted marks where a live change was applied, with what changed (the last few).
+  function changeMarks(frame) {
+    return (frame.changes || []).slice(-3).map((change) => ({
+      x: change.step,
+      text: Object.entries(change.fields)
+        .map(([k, [a, b]]) => `${k} ${fmt(a)}→${fmt(b)}`)
+        .join(", "),
+    }));
+  }
+
+  function lossTitle(frame, text) {
+    return frame.step === 0 ? `${text} — step 0: press Play or Step to train` : text;
+  }
+
+  // A line chart on canvas `id` (the step axis runs from 0, with room to grow while
+  // there is only the first point), with values under the pointer on hover.
+  function chart(id, spec, frame) {
+    const canvas = document.getElementById(id);
+    const full = frame && frame.step === 0 ? { xmin: 0, xmax: 100 } : {};
+    state.charts[id] = D.lines(canvas, { ...full, ...spec });
+    canvas.setAttribute("aria-label", `${spec.title}: ${spec.series.map((s) => s.name).join(", ")}`);
+    if (!canvas.dataset.hover) {
+      canvas.dataset.hover = "1";
+      canvas.addEventListener("mousemove", (event) => {
+        const [x] = pointer(event);
+        const found = D.lineValues(state.charts[id], x);
+        const tip = $("#tooltip");
+        if (!found) {
+          tip.hidden = true;
+          return;
+        }
+        tip.innerHTML = [`<b>${escape(spec.xname || "step")} ${fmt(found.at)}</b>`, ...found.rows.map(escape)].join("<br>");
+        tip.hidden = false;
+        tip.style.left = `${event.clientX + 12}px`;
+        tip.style.top = `${event.clientY + 12}px`;
+      });
+      canvas.addEventListener("mouseleave", () => ($("#tooltip").hidden = true));
+    }
+  }
+
+  const isRegression = (frame) => frame.task === "regression";
+
+  // The boundary (classification) or fitted surface (regression) of arm `i` of a frame.
+  function boundarySpec(frame, section, i, extra = {}) {
+    const b = frame.boundary;
+    const statics = state.statics[section];
     return {
-      type: "scatter",
-      mode: "lines",
-      x: frame.steps,
-      y: arm.curves[key].map(num),
-      ...options,
+      z: b.z[i],
+      x1: b.x1,
+      x2: b.x2,
+      kind: b.kind,
+      regression: b.kind === "value",
+      contour: b.kind === "probability" ? 0.5 : undefined,
+      points: statics?.points,
+      ...extra,
     };
   }
 
+  function noPlane(frame) {
+    const name = state.statics[frame.section]?.dataset?.name || "this dataset";
+    return `No input plane to draw: ${name} has more than two inputs. Decision boundaries and unit heatmaps are drawn for the 2-D sets.`;
+  }
+
+  // The network picture of `pic` in canvas `id`, with hover values and (init) click to select.
+  function drawPicture(id, section, frame, pic) {
+    const canvas = document.getElementById(id);
+    if (!pic) return;
+    const output = frame.boundary ? { z: frame.boundary.z[0], kind: frame.boundary.kind } : null;
+    state.targets[id] = D.network(canvas, pic, output, section === "init" ? state.selected.init : null);
+    const dead = pic.hidden.reduce((n, l) => n + l.dead.filter(Boolean).length, 0);
+    const saturated = pic.hidden.reduce((n, l) => n + l.saturated.filter(Boolean).length, 0);
+    canvas.setAttribute(
+      "aria-label",
+      `Network picture: ${pic.n_inputs} inputs, hidden layers of ${frame.hidden.join(", ")} units (up to 16 drawn each), ${pic.outputs} outputs; ${dead} dead and ${saturated} saturated units among those drawn.`,
+    );
+    if (!canvas.dataset.hover) {
+      canvas.dataset.hover = "1";
+      canvas.addEventListener("mousemove", (event) => hover(event, id));
+      canvas.addEventListener("mouseleave", () => {
+        $("#tooltip").hidden = true;
+        if (id === "init-network") showUnitPlane(null);
+      });
+      if (section === "init") canvas.addEventListener("click", (event) => selectUnit(event, id));
+    }
+  }
+
+  function pointer(event) {
+    const rect = event.target.getBoundingClientRect();
+    return [event.clientX - rect.left, event.clientY - rect.top];
+  }
+
+  function hover(event, id) {
+    const [x, y] = pointer(event);
+    const found = D.hit(state.targets[id], x, y);
+    const tip = $("#tooltip");
+    if (id === "init-network") showUnitPlane(found?.node);
+    if (!found) {
+      tip.hidden = true;
+      return;
+    }
+    let text;
+    if (found.edge) {
+      const e = found.edge;
+      const from = e.from[0] === 0 ? `input ${e.from[1] + 1}` : `layer ${e.from[0]} unit ${e.from[1] + 1}`;
+      const last = state.frames[state.tab]?.picture?.hidden.length ?? 0;
+      const to = e.to[0] > last ? `output ${e.to[1] + 1}` : `layer ${e.to[0]} unit ${e.to[1] + 1}`;
+      text = `weight ${fmt(e.value, 3)}: ${from} → ${to}`;
+    } else {
+      const n = found.node;
+      if (n.kind === "input") text = `input ${n.label}`;
+      else if (n.kind === "output") text = `output ${n.index + 1}, bias ${fmt(n.bias)}`;
+      else {
+        const marks = [n.dead && "dead", n.saturated && "saturated", n.constant && "constant (no signal)"].filter(Boolean);
+        text = `layer ${n.layer + 1} unit ${n.unit + 1}, bias ${fmt(n.bias)}${marks.length ? ` — ${marks.join(", ")}` : ""}`;
+      }
+    }
+    tip.textContent = text;
+    tip.hidden = false;
+    tip.style.left = `${event.clientX + 12}px`;
+    tip.style.top = `${event.clientY + 12}px`;
+  }
+
+  // As in the Playground, a hovered unit's output fills the big plot; leaving it brings
+  // the network's output back.
+  function showUnitPlane(node) {
+    const frame = state.frames.init;
+    const key = node && (node.kind === "unit" || node.kind === "input") ? `${node.kind}:${node.layer ?? ""}:${node.unit ?? node.index}` : null;
+    if (!frame?.boundary || !frame.picture?.grid || key === state.hovered) return;
+    state.hovered = key;
+    if (!key) {
+      drawBoundary(frame);
+      return;
+    }
+    const pic = frame.picture;
+    const heat = node.kind === "unit" ? pic.hidden[node.layer].heat[node.unit] : pic.inputs[node.index].heat;
+    const title = node.kind === "unit" ? `Layer ${node.layer + 1}, unit ${node.unit + 1}: its output over the plane` : `Input ${node.label} over the plane`;
+    const g = pic.grid;
+    const b = frame.boundary;
+    const axis = (values) => Array.from({ length: g }, (_, i) => values[Math.min(values.length - 1, 2 * i)]);
+    D.heatmap($("#init-boundary"), { z: D.decode(heat, g), x1: axis(b.x1), x2: axis(b.x2), kind: "value", title, maxPlot: 380, points: state.statics.init?.points, regression: b.kind === "value" });
+  }
+
+  function drawBoundary(frame) {
+    const regression = isRegression(frame);
+    if (frame.boundary) {
+      D.heatmap($("#init-boundary"), boundarySpec(frame, "init", 0, {
+        title: regression ? "Fitted surface (colour: prediction; dots: targets)" : "Decision boundary: P(class 1), line at ½",
+        maxPlot: 380,
+      }));
+    } else canvasMessage("init-boundary", noPlane(frame));
+  }
+
+  function selectUnit(event, id) {
+    const [x, y] = pointer(event);
+    const found = D.hit(state.targets[id], x, y);
+    const node = found?.node;
+    if (!node || node.kind !== "unit") return;
+    const current = state.selected.init;
+    state.selected.init = current && current.layer === node.layer && current.unit === node.unit ? null : { layer: node.layer, unit: node.unit };
+    const frame = state.frames.init;
+    if (frame) {
+      drawPicture("init-network", "init", frame, frame.picture);
+      drawActivations(frame);
+    }
+  }
+
   // -- the init explorer -------------------------------------------------------------------
+
+  function layerTitle(layer, i, count) {
+    return i === count - 1 ? `output layer ${i + 1}` : `layer ${i + 1} · ${layer.activation}`;
+  }
+
+  function drawActivations(frame) {
+    const layers = frame.measurement.layers;
+    const chosen = state.selected.init;
+    const pic = frame.picture;
+    const panels = layers.map((layer, i) => {
+      const panel = { title: layerTitle(layer, i, layers.length), ...layer.post_hist, color: COLORS.network };
+      if (chosen && chosen.layer === i && pic?.hidden[i]) {
+        panel.highlight = true;
+        panel.title += ` · unit ${chosen.unit + 1} in red`;
+        panel.overlay = { counts: pic.hidden[i].hist.counts[chosen.unit] || [] };
+      }
+      if (layer.post_hist.counts.every((c, k) => k === 0 || c === 0) && layer.post_var === 0) panel.note = "every value equal";
+      return panel;
+    });
+    D.histograms($("#init-activations"), panels);
+    $("#init-activations-title").textContent = chosen
+      ? `Activations a = φ(z) per layer; layer ${chosen.layer + 1} highlighted with unit ${chosen.unit + 1} (red, own scale)`
+      : "Activations a = φ(z) per layer, on a batch of training inputs (click a unit above to see its own)";
+  }
+
+  // How long each part of the last redraw took (ms), for the latency benchmark.
+  function timed(name, draw) {
+    const began = performance.now();
+    draw();
+    state.profile[name] = performance.now() - began;
+  }
 
   function drawInit(frame) {
     updateButtons("init", frame);
     const m = frame.measurement;
     const layers = m.layers;
-    histogramGrid("init-activations", layers, "post_hist", COLORS.network, "Activations a = φ(z), per layer");
-    histogramGrid("init-gradients", layers, "grad_hist", COLORS.grad, "Weight gradients ∂L/∂W, per layer");
-    const depth = layers.map((_, i) => i + 1);
-    plot(
-      "init-variance",
-      [
-        { x: depth, y: layers.map((l) => num(l.pre_var)), name: "Var(z) measured", mode: "lines+markers", line: { color: COLORS.network } },
-        { x: depth, y: layers.map((l) => num(l.predicted_pre_var)), name: "Var(z) theory", mode: "lines", line: { color: COLORS.theory, dash: "dash" } },
-        { x: depth, y: layers.map((l) => num(l.weight_grad_var)), name: "Var(∂W)", mode: "lines+markers", line: { color: COLORS.grad } },
-      ],
-      {
-        title: { text: "Variance against depth (layer 1 … L)", font: { size: 13 } },
-        xaxis: { dtick: 1 },
-        yaxis: { type: "log", exponentformat: "power" },
-      },
-    );
-    const arm = frame.arms[0];
-    plot(
-      "init-loss",
-      [
-        curve(frame, arm, "train_loss", { name: "train loss", line: { color: COLORS.network } }),
-        curve(frame, arm, "val_loss", { name: "validation loss", line: { color: COLORS.network, dash: "dash" } }),
-        curve(frame, arm, "val_acc", { name: "validation accuracy", yaxis: "y2", line: { color: "#1a7f37", dash: "dot" } }),
-      ],
-      {
-        title: { text: "Loss and accuracy against step", font: { size: 13 } },
-        yaxis: { rangemode: "tozero" },
-        yaxis2: { overlaying: "y", side: "right", range: [0, 1], tickmode: "linear", dtick: 0.25, tickformat: ".0%", showgrid: false },
-      },
-    );
+    const regression = isRegression(frame);
+    if (frame.picture) timed("picture", () => drawPicture("init-network", "init", frame, frame.picture));
+    state.hovered = null;
     drawBoundary(frame);
+    const arm = frame.arms[0];
+    const series = [
+      curve(frame, arm, "train_loss", { name: regression ? "train MSE" : "train loss", color: COLORS.network }),
+      curve(frame, arm, "val_loss", { name: regression ? "validation MSE" : "validation loss", color: COLORS.network, dash: "dash" }),
+    ];
+    if (!regression) series.push(curve(frame, arm, "val_acc", { name: "validation accuracy (right)", y2: true, color: "#1a7f37", dash: "dot" }));
+    timed("loss", () =>
+      chart("init-loss", { title: lossTitle(frame, regression ? "Mean squared error against step" : "Loss and accuracy against step"), series, y2: !regression, marks: changeMarks(frame) }, frame),
+    );
+    timed("activations", () => drawActivations(frame));
+    timed("gradients", () => D.histograms(
+      $("#init-gradients"),
+      layers.map((layer, i) => ({ title: layerTitle(layer, i, layers.length), ...layer.grad_hist, color: COLORS.grad, note: layer.train_grad_var === 0 ? "all exactly 0" : undefined })),
+    ));
+    timed("variance", () => drawVariance(frame));
     drawFlags(m);
-    table(
+    timed("table", () => table(
       "init-layers",
-      ["layer", "units", "Var(z)", "theory", "Var(∂W)", "dead", "saturated", "distinct units"],
+      ["layer", "units", "Var(z)", "theory", "Var(∂L/∂W)", "Var(∂W) probe", "dead", "saturated", "distinct units"],
       layers.map((l, i) => [
         i === layers.length - 1 ? `${i + 1} · output` : `${i + 1} · ${escape(l.activation)}`,
         l.units,
         fmt(l.pre_var),
         fmt(l.predicted_pre_var),
-        fmt(l.weight_grad_var),
+        fmt(l.train_grad_var),
+        fmt(l.probe_grad_var),
         pct(l.dead_fraction),
         pct(l.saturated_fraction),
         `${l.distinct_units} / ${l.units}`,
       ]),
-    );
+      [0],
+      DEFINITIONS,
+    ));
   }
 
-  function drawBoundary(frame) {
-    const statics = state.statics.init;
-    if (!frame.boundary || !statics?.points) {
-      message("init-boundary", "The decision boundary is drawn for the 2-D datasets (circle, xor, gauss, spiral, moons).");
-      return;
-    }
-    const b = frame.boundary;
-    const p = statics.points;
-    const side = (label) => ({
-      type: "scatter",
-      mode: "markers",
-      x: p.x1.filter((_, i) => p.label[i] === label),
-      y: p.x2.filter((_, i) => p.label[i] === label),
-      name: `class ${label}`,
-      marker: { size: 5, color: label ? "#0550ae" : "#bc4c00", line: { width: 0.6, color: "white" } },
+  function drawVariance(frame) {
+    const layers = frame.measurement.layers;
+    const depth = layers.map((_, i) => i + 1);
+    const positive = (v) => (num(v) !== null && v > 0 ? v : null);
+    const series = [
+      ["Var(z) measured", "pre_var", { color: COLORS.network, markers: true }],
+      ["Var(z) theory", "predicted_pre_var", { color: COLORS.theory, dash: "dash" }],
+      ["Var(∂L/∂W) training loss", "train_grad_var", { color: COLORS.grad, markers: true }],
+      ["Var(∂W) random probe", "probe_grad_var", { color: COLORS.probe, dash: "dot", markers: true }],
+    ];
+    const curves = series.map(([name, key, style]) => ({ name, x: depth, y: layers.map((l) => positive(l[key])), ...style }));
+    const zeros = series
+      .map(([name, key]) => [name, layers.filter((l) => l[key] === 0).map((l) => l.index)])
+      .filter(([, at]) => at.length);
+    const anything = curves.some((c) => c.y.some((v) => v !== null));
+    chart("init-variance", {
+      title: "Variance against depth (layer 1 … L), log scale",
+      series: curves,
+      log: true,
+      xmin: 1,
+      xmax: Math.max(2, layers.length),
+      xticks: "integer",
+      xname: "layer",
+      empty: anything ? undefined : "Every variance is exactly 0: nothing to draw on a log axis (see below).",
     });
-    plot(
-      "init-boundary",
-      [
-        {
-          type: "heatmap",
-          x: b.x1,
-          y: b.x2,
-          z: b.p,
-          zmin: 0,
-          zmax: 1,
-          zsmooth: "best",
-          colorscale: [[0, "#f2b58c"], [0.5, "#ffffff"], [1, "#8fb8e8"]],
-          showscale: false,
-          hoverinfo: "skip",
-        },
-        { type: "contour", x: b.x1, y: b.x2, z: b.p, contours: { start: 0.5, end: 0.5, size: 1, coloring: "lines" }, line: { color: "black", width: 1.5 }, showscale: false, hoverinfo: "skip", name: "P = ½" },
-        side(0),
-        side(1),
-      ],
-      {
-        title: { text: "Decision boundary (P(class 1))", font: { size: 13 } },
-        xaxis: { range: [b.x1[0], b.x1[b.x1.length - 1]], constrain: "domain" },
-        yaxis: { range: [b.x2[0], b.x2[b.x2.length - 1]], scaleanchor: "x", constrain: "domain" },
-      },
+    const notes = zeros.map(([name, at]) => `${name} is exactly 0 at layer${at.length > 1 ? "s" : ""} ${at.join(", ")}: a log axis cannot show 0, so those points are missing.`);
+    notes.push(
+      "Var(∂L/∂W): the weight gradient of the training loss (what the histograms above show). Var(∂W) random probe: the weight gradient when a random unit-variance gradient arrives at the output, the quantity the theory and the flags are about; the two differ in scale by design.",
     );
+    $("#init-variance-note").textContent = notes.join(" ");
   }
 
   function drawFlags(m) {
     const box = $("#init-flags");
-    const items = m.flags.map((f) => `<div data-kind="${escape(f.kind)}"><b>${escape(f.kind.replace("_", " "))}</b>: ${escape(f.message)}</div>`);
+    const items = m.flags.map(
+      (f) => `<div data-kind="${escape(f.kind)}"><b>${escape(f.kind.replace("_", " "))}</b> (layer ${f.layer}): ${escape(f.message)}</div>`,
+    );
     if (!items.length) items.push('<div class="ok">No flags: activations and gradients keep their scale through the depth.</div>');
+    if (m.theory_note) items.push(`<div class="theory"><b>Theory</b>: ${escape(m.theory_note)}</div>`);
     const rec = m.recommendation;
     items.push(`<div class="rec"><b>Suggested</b>: ${escape(rec.scheme)}${rec.gain_from_activation ? " with per-layer gains" : ""}. ${escape(rec.reason)}</div>`);
     box.innerHTML = items.join("");
@@ -676,29 +1126,45 @@
 
   // -- the regularization explorer ---------------------------------------------------------
 
+  function twinSize(id, count) {
+    const width = document.getElementById(id).clientWidth || 600;
+    return Math.max(150, Math.min(420, Math.floor((width - 16) / count) - 8));
+  }
+
   function drawRegularization(frame) {
     updateButtons("regularization", frame);
     const about = frame.arms[0].about;
-    $("#regularization-rule").textContent = about.length
-      ? about.join("\n\n")
-      : "No regularization: the two networks should train alike.";
-    for (const arm of frame.arms) drawWeights(arm);
-    const traces = (key, dash) =>
-      frame.arms.map((arm) =>
-        curve(frame, arm, key, { name: `${arm.name}: ${key.replace("_", " ")}`, line: { color: COLORS[arm.name], dash } }),
+    $("#regularization-rule").textContent = about.length ? about.join("\n\n") : "No regularization: the two networks should train alike.";
+    const regression = isRegression(frame);
+    if (frame.boundary) {
+      const size = twinSize("regularization-boundaries", 2);
+      frame.arms.forEach((arm, i) =>
+        D.heatmap($(`#regularization-boundary-${arm.name}`), boundarySpec(frame, "regularization", i, { title: `${arm.name} (${arm.regularization})`, size })),
       );
-    plot("regularization-loss", [...traces("train_loss", "solid"), ...traces("val_loss", "dash")], {
-      title: { text: "Training and validation loss against step", font: { size: 13 } },
-      yaxis: { rangemode: "tozero" },
-    });
-    plot("regularization-gap", traces("gap", "solid"), {
-      title: { text: "Generalization gap (validation − training loss)", font: { size: 13 } },
-    });
-    plot("regularization-sparsity", [...traces("sparsity_zero", "solid"), ...traces("sparsity_small", "dot")], {
-      title: { text: "Sparsity: weights exactly 0 (solid), |w| < 10⁻³ (dotted)", font: { size: 13 } },
-      yaxis: { range: [0, 1], tickformat: ".0%" },
-    });
-    const keys = ["train_loss", "val_loss", "train_acc", "val_acc", "gap", "penalty", "sparsity_zero", "sparsity_small"];
+    } else {
+      for (const arm of frame.arms) canvasMessage(`regularization-boundary-${arm.name}`, noPlane(frame));
+    }
+    drawDropout(frame);
+    const ymax = Math.max(...frame.arms.map((arm) => Math.max(...arm.weights.counts)));
+    for (const arm of frame.arms) drawWeights(arm, ymax);
+    const traces = (key, dash) => frame.arms.map((arm) => curve(frame, arm, key, { name: `${arm.name}: ${key.replace("_", " ")}`, color: COLORS[arm.name], dash }));
+    const marks = changeMarks(frame);
+    chart(
+      "regularization-loss",
+      {
+        title: lossTitle(frame, regression ? "Training and validation MSE against step" : "Training and validation loss against step"),
+        series: [...traces("train_loss", "solid"), ...traces("val_loss", "dash")],
+        marks,
+      },
+      frame,
+    );
+    chart("regularization-gap", { title: "Generalization gap (validation − training loss)", series: traces("gap", "solid"), marks, zero: false }, frame);
+    chart(
+      "regularization-sparsity",
+      { title: "Sparsity: weights exactly 0 (solid), |w| < 10⁻³ (dotted)", series: [...traces("sparsity_zero", "solid"), ...traces("sparsity_small", "dot")], ymin: 0, ymax: 1 },
+      frame,
+    );
+    const keys = ["train_loss", "val_loss", ...(regression ? [] : ["train_acc", "val_acc"]), "gap", "penalty", "sparsity_zero", "sparsity_small"];
     const last = (arm, key) => arm.curves[key][arm.curves[key].length - 1];
     table(
       "regularization-summary",
@@ -708,9 +1174,41 @@
         ...frame.arms.map((arm) => (key.startsWith("sparsity") || key.endsWith("acc") ? pct(last(arm, key)) : fmt(last(arm, key), 4))),
       ]),
     );
+    if (frame.picture) drawPicture("regularization-network", "regularization", frame, frame.picture);
   }
 
-  function drawWeights(arm) {
+  function drawDropout(frame) {
+    const mc = frame.mc_dropout;
+    const note = $("#regularization-dropout-note");
+    const ids = ["regularization-mc-mean", "regularization-mc-std", "regularization-mc-scaled"];
+    if (!mc) {
+      const why = frame.boundary
+        ? "Choose dropout as the regularizer to see its Monte-Carlo uncertainty here."
+        : "The Monte-Carlo dropout map is drawn over the input plane of the 2-D sets.";
+      canvasMessage(ids[0], why);
+      for (const id of ids.slice(1)) sizedEmpty(id);
+      note.textContent = "";
+      return;
+    }
+    const size = twinSize("regularization-dropout", 3);
+    const b = frame.boundary;
+    const kind = b.kind;
+    const common = { x1: b.x1, x2: b.x2, size, points: state.statics.regularization?.points, regression: kind === "value" };
+    D.heatmap($(`#${ids[0]}`), { ...common, z: mc.mean, kind, contour: kind === "probability" ? 0.5 : undefined, title: `MC mean of ${mc.samples} masks` });
+    D.heatmap($(`#${ids[1]}`), { ...common, z: mc.std, kind: "spread", spreadMax: kind === "probability" ? 0.5 : 1, points: null, title: `MC spread (std), largest ${fmt(mc.largest_std, 2)}` });
+    D.heatmap($(`#${ids[2]}`), { ...common, z: b.z[0], kind, contour: kind === "probability" ? 0.5 : undefined, title: "Weight scaling (dropout off)" });
+    note.textContent = `Mean |MC mean − weight scaling| over the plane: ${fmt(mc.difference, 3)}. Dark in the spread map: inputs where the masks disagree, the network's uncertainty (Gal & Ghahramani 2016).`;
+  }
+
+  function sizedEmpty(id) {
+    const canvas = document.getElementById(id);
+    canvas.width = 0;
+    canvas.height = 0;
+    canvas.style.width = "0px";
+    canvas.style.height = "0px";
+  }
+
+  function drawWeights(arm, ymax) {
     const h = arm.weights;
     const total = h.counts.reduce((a, b) => a + b, 0);
     const width = (h.high - h.low) / h.counts.length;
@@ -730,16 +1228,100 @@
     const diverged = arm.diverged_step === null ? "" : ` — diverged at step ${arm.diverged_step}`;
     const nonzero = bars({ ...h, counts }, "nonzero weights", arm.name === "plain" ? "#8c959f" : "#f4a3a8");
     plot(`regularization-weights-${arm.name}`, [nonzero, zeros], {
-      title: {
-        text: `${arm.name} (${arm.regularization}): ${h.zeros} of ${total} weights exactly 0${diverged}`,
-        font: { size: 13 },
-      },
+      title: { text: `${arm.name} (${arm.regularization}): ${h.zeros} of ${total} weights exactly 0${diverged}`, font: { size: 12 } },
       barmode: "overlay",
       showlegend: false,
       margin: { l: 55, r: 20, t: 36, b: 45 },
-      xaxis: { title: { text: "weight" } },
-      yaxis: { title: { text: "count" } },
+      xaxis: { title: { text: "weight (same axes for both networks)" }, range: [h.low, h.high] },
+      yaxis: { title: { text: "count" }, range: [0, 1.05 * ymax] },
     });
+  }
+
+  // -- the init race -----------------------------------------------------------------------
+
+  function drawRace(frame) {
+    updateButtons("race", frame);
+    const regression = isRegression(frame);
+    const color = (i) => RACE_COLORS[i % RACE_COLORS.length];
+    const marks = changeMarks(frame);
+    chart(
+      "race-loss",
+      {
+        title: lossTitle(frame, `Validation ${regression ? "MSE" : "loss"} (solid) and training (dotted), every init`),
+        series: [
+          ...frame.arms.map((arm, i) => curve(frame, arm, "val_loss", { name: arm.label, color: color(i) })),
+          ...frame.arms.map((arm, i) => curve(frame, arm, "train_loss", { name: `${arm.label} (train)`, color: color(i), dash: "dot", width: 1 })),
+        ],
+        marks,
+      },
+      frame,
+    );
+    const key = regression ? "gap" : "val_acc";
+    chart(
+      "race-score",
+      {
+        title: regression ? "Generalization gap, every init" : "Validation accuracy, every init",
+        series: frame.arms.map((arm, i) => curve(frame, arm, key, { name: arm.label, color: color(i) })),
+        ...(regression ? { zero: false } : { ymin: 0, ymax: 1 }),
+      },
+      frame,
+    );
+    drawLanes(frame, color);
+    drawClaim(frame);
+  }
+
+  function drawLanes(frame, color) {
+    const holder = $("#race-lanes");
+    if (holder.dataset.arms !== frame.arms.map((a) => a.name).join("|")) {
+      holder.dataset.arms = frame.arms.map((a) => a.name).join("|");
+      holder.replaceChildren(
+        ...frame.arms.map((arm, i) => {
+          const lane = document.createElement("div");
+          lane.className = "lane";
+          lane.dataset.arm = arm.name;
+          lane.innerHTML = `<h3><span style="color:${color(i)}">${escape(arm.label)}</span><span class="figures"></span></h3><canvas class="lane-boundary" role="img" aria-label="Boundary of ${escape(arm.label)}"></canvas><canvas class="lane-activations" role="img" aria-label="Activation histograms of ${escape(arm.label)}"></canvas>`;
+          return lane;
+        }),
+      );
+    }
+    const val = (arm) => {
+      const v = arm.curves.val_loss[arm.curves.val_loss.length - 1];
+      return num(v) === null ? Infinity : v;
+    };
+    const leader = frame.arms.reduce((best, arm) => (val(arm) < val(best) ? arm : best), frame.arms[0]);
+    frame.arms.forEach((arm, i) => {
+      const lane = holder.querySelector(`[data-arm="${CSS.escape(arm.name)}"]`);
+      lane.classList.toggle("leader", frame.step > 0 && arm === leader);
+      const last = (k) => arm.curves[k]?.[arm.curves[k].length - 1];
+      const score = isRegression(frame) ? "" : ` · acc ${pct(last("val_acc"))}`;
+      lane.querySelector(".figures").textContent = `val ${fmt(last("val_loss"), 3)}${score}${frame.step > 0 && arm === leader ? " · leads" : ""}`;
+      const size = Math.max(120, lane.clientWidth - 8);
+      if (frame.boundary) D.heatmap(lane.querySelector(".lane-boundary"), boundarySpec(frame, "race", i, { size }));
+      else canvasMessage(lane.querySelector(".lane-boundary"), noPlane(frame));
+      const acts = frame.activations[i];
+      D.histograms(
+        lane.querySelector(".lane-activations"),
+        acts.map((a, l) => ({
+          title: `L${l + 1} var ${fmt(a.var, 2)}${a.saturated > 0.05 ? ` · ${pct(a.saturated)} sat.` : ""}`,
+          ...a.hist,
+          color: color(i),
+          note: a.var === 0 ? "all equal" : undefined,
+        })),
+        { min: 95, height: 70, columns: 2 },
+      );
+    });
+  }
+
+  function drawClaim(frame) {
+    const claim = frame.claim;
+    const box = $("#race-claim");
+    if (!claim) {
+      box.innerHTML = '<div class="pending">Race zeros, too small, too large, Xavier and He (ticked above) to see the lesson judged.</div>';
+      return;
+    }
+    const verdict = !claim.final ? "pending" : claim.holds ? "holds" : "fails";
+    const words = { pending: claim.holds ? "ahead so far" : "not yet", holds: "holds", fails: "does not hold at this setting" };
+    box.innerHTML = `<div class="${verdict}" data-verdict="${verdict}"><b>Lesson</b>: ${escape(claim.text)} — <b>${words[verdict]}</b> (margin ${fmt(claim.margin, 3)} in validation loss at step ${frame.step}).</div>`;
   }
 
   // -- the landscape -----------------------------------------------------------------------
@@ -1027,20 +1609,32 @@
 
   // -- start -------------------------------------------------------------------------------
 
-  const DRAW = { init: drawInit, regularization: drawRegularization };
+  const DRAW = { init: drawInit, regularization: drawRegularization, race: drawRace };
+
+  // Redraw the shown section at the new size (canvases do not resize themselves).
+  let resizeTimer = null;
+  function onResize() {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      const frame = state.frames[state.tab];
+      if (TRAINED.includes(state.tab) && frame && !state.pending[state.tab]) DRAW[state.tab](frame);
+    }, 150);
+  }
 
   async function start() {
     state.meta = await api("GET", "/api/meta");
+    PLANE = [...state.meta.datasets.classification, ...state.meta.datasets.regression];
     for (const section of [...state.meta.sections].reverse()) {
       TABS.unshift(section.name);
       PREFIX[section.name] = section.prefix;
     }
     TRAINED.push(...state.meta.sections.map((section) => section.name));
-    for (const section of TRAINED) {
-      state.generation[section] ??= 0;
-      state.shownStep[section] ??= -1;
-      state.running[section] ??= false;
-      state.configured[section] ??= false;
+    for (const section of state.meta.sections) {
+      state.live[section.name] = new Set(section.live);
+      state.generation[section.name] ??= 0;
+      state.shownStep[section.name] ??= -1;
+      state.running[section.name] ??= false;
+      state.configured[section.name] ??= false;
     }
     loadUrl();
     for (const section of TRAINED) {
@@ -1057,8 +1651,8 @@
         if (action) control(bar.dataset.section, action);
       });
     }
-    for (const button of document.querySelectorAll("#tabs button")) {
-      button.addEventListener("click", () => showTab(button.dataset.tab));
+    for (const b of document.querySelectorAll("#tabs button")) {
+      b.addEventListener("click", () => showTab(b.dataset.tab));
     }
     const metric = $("#runs-metric");
     for (const key of CURVES) metric.add(new Option(key.replace("_", " "), key));
@@ -1073,6 +1667,7 @@
       saveUrl();
       loadRuns();
     });
+    window.addEventListener("resize", onResize);
     window.addEventListener("pagehide", () => state.events?.close());
     await connect();
     showTab(state.tab);
