@@ -1,41 +1,48 @@
-"""Seed 001's Keras listings, made to run, and the same models written with weightlab.keras.
+"""Seed 001's TensorFlow/Keras listings, made to run, and the same models with weightlab.keras.
 
-Seed 001 ("Regularization, mathematical and practical") prints two Keras models for
-10-class classification: ``Dense(128, relu) → Dense(64, relu) → Dense(10, softmax)`` with
-``kernel_regularizer=regularizers.l2(0.01)`` on both hidden layers, and the same stack
-with ``layers.Dropout(0.5)`` after each hidden layer instead.  Both are compiled with
-``optimizer='adam'`` and ``loss='sparse_categorical_crossentropy'`` and trained with
-``model.fit(X_train, y_train, epochs=10, validation_data=(X_val, y_val))``.  This script
-keeps every layer, regularizer, rate and optimizer setting as printed, and the default
-batch size of 32.
+Seed 001 ("Regularization, mathematical and practical") prints two TensorFlow/Keras
+programs for 10-class classification, each with ``import tensorflow as tf`` and
+``from tensorflow.keras import layers, regularizers``: ``tf.keras.Sequential`` of
+``Dense(128, relu) → Dense(64, relu) → Dense(10, softmax)`` with
+``kernel_regularizer=regularizers.l2(0.01)`` on both hidden layers, and the same stack with
+``layers.Dropout(0.5)`` after each hidden layer instead.  Both are compiled with
+``optimizer='adam'``, ``loss='sparse_categorical_crossentropy'`` and
+``metrics=['accuracy']`` and trained with
+``model.fit(X_train, y_train, epochs=10, validation_data=(X_val, y_val))``.
 
-What was changed so that the listings run here, and why:
+``listing_l2`` and ``listing_dropout`` below are those programs line for line, imports
+included, and they run on TensorFlow when it is installed (``pip install tensorflow``).
+What was changed so that they run here, and why:
 
-- ``import tensorflow as tf`` / ``from tensorflow.keras import layers, regularizers``
-  became ``import keras`` / ``from keras import layers, regularizers`` and
-  ``tf.keras.Sequential`` became ``keras.Sequential``: this is Keras 3 on its torch
-  backend (TensorFlow is not installed).  ``regularizers.l2`` is Keras 3's alias of
-  ``regularizers.L2``, so that line is unchanged.
-- ``X_train, y_train, X_val, y_val`` are not defined in the listing.  They are
-  scikit-learn's digits here (8×8 images, 64 features, 10 classes; 1348 training and
-  449 validation images, standardized with training statistics), loaded by
-  ``weightlab.data.load_dataset("digits", seed=0)``, which needs no download.
-- ``epochs=5`` instead of 10, to keep the script short on one core: importing Keras
-  takes about 5 s of it, and at ten epochs the five models bring it to about 17 s of CPU
-  time, at five to about 11 s.  Every model has learned the digits by then (the
-  validation accuracies are above 0.91).
-- ``keras.utils.set_random_seed(0)`` before each model and ``verbose=0`` in ``fit``, so
-  that runs repeat and print only the summary lines.
-- The printed losses are the cross-entropy alone (without the L2 term Keras adds to its
-  own training loss), on the whole training and validation sets after training, with
-  dropout off, so that every model is measured the same way.
+- ``X_train, y_train, X_val, y_val`` are not defined in the listings.  They are
+  scikit-learn's digits here (8×8 images, 64 features, 10 classes; 1348 training and 449
+  validation images, standardized with training statistics), loaded by
+  ``weightlab.data.load_dataset("digits", seed=0)``, which needs no download, and passed
+  to each listing as arguments.
+- ``epochs=10`` became ``epochs=EPOCHS``, 10 on TensorFlow as printed; 5 where the script
+  falls back to Keras' torch backend (below), whose per-batch work is slower, to keep the
+  script short on one core.  Every model has learned the digits by then.
 
-The weightlab version of each model (``weightlab.keras``):
+Around the listings, not in them: ``KERAS_BACKEND`` is set to ``tensorflow`` before
+TensorFlow is imported (the listings are TensorFlow code, and Keras 3 reads the variable
+once, on its first import); ``tf.keras.utils.set_random_seed(0)`` runs before each model,
+so that runs repeat; and the printed losses are the cross-entropy alone (without the L2
+term Keras adds to its training loss), on the whole training and validation sets after
+training, with dropout off, so that every model is measured the same way.  The listings'
+``fit`` keeps its default ``verbose``, so Keras prints its own line per epoch.
+
+Without TensorFlow the script says so on its first line and runs the same listing code on
+Keras 3 with its torch backend: ``tf.keras`` is then the ``keras`` package itself (in
+Keras 3 ``tf.keras.Sequential`` is ``keras.Sequential``) and ``layers, regularizers`` come
+from ``keras``.  ``regularizers.l2`` is Keras 3's alias of ``regularizers.L2``.
+
+The weightlab version of each model (``weightlab.keras``, on the same backend):
 
 - ``Initializer("he_normal(nonlinearity='relu')", seed=...)`` on the ReLU layers and
   ``Initializer("lecun_normal", seed=...)`` on the softmax layer, each layer with its own
   seed, instead of Keras's default ``glorot_uniform``: He et al. (2015) derive
   ``Var(W) = 2/fan_in`` for ReLU layers, LeCun et al. (1998) ``1/fan_in`` for a linear one.
+  weightlab draws them with torch, so they are the same numbers on every backend.
 - ``L2(0.01, convention="sum_sq")`` is the listing's penalty exactly: Keras's
   ``l2(0.01)`` adds ``0.01·Σw²`` with no ½ (torch's ``weight_decay`` would be 0.02).
 - ``Dropout(0.5, mode="classic", seed=...)`` is the rule the seed's text describes ("during
@@ -54,8 +61,29 @@ from __future__ import annotations
 
 import os
 
-# Keras chooses its backend once, when first imported.
-os.environ.setdefault("KERAS_BACKEND", "torch")
+# The listings are TensorFlow code; Keras 3 picks its backend once, when first imported.
+os.environ["KERAS_BACKEND"] = "tensorflow"
+
+from types import SimpleNamespace
+
+try:
+    import tensorflow as tf
+    from tensorflow.keras import layers, regularizers
+
+    FALLBACK = ""
+except ModuleNotFoundError as error:
+    if error.name != "tensorflow":
+        raise
+    os.environ["KERAS_BACKEND"] = "torch"
+    import keras
+    from keras import layers, regularizers
+
+    tf = SimpleNamespace(keras=keras)  # Keras 3: tf.keras.Sequential is keras.Sequential
+    FALLBACK = (
+        "Note: TensorFlow is not installed (pip install tensorflow), so the listings run "
+        "on Keras 3 with its torch backend: tf.keras is keras, and layers, regularizers "
+        "come from keras."
+    )
 
 import time
 from dataclasses import dataclass
@@ -64,12 +92,11 @@ from typing import Any
 import keras
 import numpy as np
 import torch
-from keras import layers, regularizers
 
 from weightlab.data import load_dataset
 from weightlab.keras import L2, DecoupledDecay, Dropout, Initializer
 
-EPOCHS = 5  # 10 in the listing; see the module docstring
+EPOCHS = 10 if not FALLBACK else 5  # 10 in the listings; see the module docstring
 SEED = 0
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -102,56 +129,46 @@ def load_digits() -> Arrays:
     )
 
 
-def cross_entropy_and_accuracy(
-    model: keras.Model, x: np.ndarray, y: np.ndarray
-) -> tuple[float, float]:
+def cross_entropy_and_accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Mean cross-entropy of the softmax outputs (clipped at 1e-7, as Keras does) and
     accuracy, with dropout off and no regularization term."""
-    probs = np.asarray(model.predict(x, batch_size=len(x), verbose=0))
+    probs = keras.ops.convert_to_numpy(model(x, training=False))
     picked = np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0)
     return float(-np.log(picked).mean()), float((probs.argmax(axis=1) == y).mean())
 
 
-def train(model: keras.Model, data: Arrays, callbacks: list[Any] | None = None) -> Metrics:
-    """The listing's compile and fit, then the metrics."""
+def measure(model: Any, data: Arrays) -> Metrics:
     X_train, y_train, X_val, y_val = data
-    # Compile the model
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    # Train the model
-    model.fit(
-        X_train,
-        y_train,
-        epochs=EPOCHS,
-        validation_data=(X_val, y_val),
-        callbacks=callbacks,
-        verbose=0,
-    )
     train_loss, train_acc = cross_entropy_and_accuracy(model, X_train, y_train)
     val_loss, val_acc = cross_entropy_and_accuracy(model, X_val, y_val)
     return Metrics(train_loss, train_acc, val_loss, val_acc)
 
 
 # ---------------------------------------------------------------------------
-# The listings as printed (Keras 3 imports).
+# The listings as printed (epochs=EPOCHS; the data are the arguments).
 
 
-def listing_l2() -> keras.Model:
+def listing_l2(X_train: Any, y_train: Any, X_val: Any, y_val: Any) -> Any:
     """Seed 001's "L2 Regularization in TensorFlow/Keras"."""
     # Define a simple Sequential model with L2 regularization
-    model = keras.Sequential(
+    model = tf.keras.Sequential(
         [
             layers.Dense(128, activation="relu", kernel_regularizer=regularizers.l2(0.01)),
             layers.Dense(64, activation="relu", kernel_regularizer=regularizers.l2(0.01)),
             layers.Dense(10, activation="softmax"),  # Output layer for classification
         ]
     )
+    # Compile the model
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # Train the model
+    model.fit(X_train, y_train, epochs=EPOCHS, validation_data=(X_val, y_val))
     return model
 
 
-def listing_dropout() -> keras.Model:
+def listing_dropout(X_train: Any, y_train: Any, X_val: Any, y_val: Any) -> Any:
     """Seed 001's "Dropout in TensorFlow/Keras"."""
     # Define a model with dropout regularization
-    model = keras.Sequential(
+    model = tf.keras.Sequential(
         [
             layers.Dense(128, activation="relu"),
             layers.Dropout(0.5),  # Dropout with 50% probability
@@ -160,6 +177,10 @@ def listing_dropout() -> keras.Model:
             layers.Dense(10, activation="softmax"),  # Output layer for classification
         ]
     )
+    # Compile the model
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # Train the model
+    model.fit(X_train, y_train, epochs=EPOCHS, validation_data=(X_val, y_val))
     return model
 
 
@@ -222,26 +243,47 @@ def weightlab_plain() -> keras.Model:
     )
 
 
+def train_weightlab(model: keras.Model, data: Arrays, callbacks: list[Any] | None) -> None:
+    """The listings' compile and fit, without Keras' per-epoch lines."""
+    X_train, y_train, X_val, y_val = data
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(
+        X_train,
+        y_train,
+        epochs=EPOCHS,
+        validation_data=(X_val, y_val),
+        callbacks=callbacks,
+        verbose=0,
+    )
+
+
 def main() -> dict[str, Metrics]:
     """Train the two listings and their weightlab versions; print one line per model."""
+    if FALLBACK:
+        print(FALLBACK, flush=True)
     torch.set_num_threads(1)
     start = time.perf_counter()
     data = load_digits()
-    runs = [
-        ("listing[l2]", listing_l2, None),
-        ("listing[dropout]", listing_dropout, None),
+    results: dict[str, Metrics] = {}
+    for label, listing in [("listing[l2]", listing_l2), ("listing[dropout]", listing_dropout)]:
+        tf.keras.utils.set_random_seed(SEED)
+        results[label] = measure(listing(*data), data)
+    versions = [
         ("weightlab[l2]", weightlab_l2, None),
         ("weightlab[dropout]", weightlab_dropout, None),
         ("weightlab[adamw]", weightlab_plain, [DecoupledDecay(0.01)]),
     ]
-    results: dict[str, Metrics] = {}
-    for label, build, callbacks in runs:
+    for label, build, callbacks in versions:
         keras.utils.set_random_seed(SEED)
-        results[label] = metrics = train(build(), data, callbacks)
+        model = build()
+        train_weightlab(model, data, callbacks)
+        results[label] = measure(model, data)
+    for label, metrics in results.items():
         print(metrics.line(label), flush=True)
+    version = torch.__version__ if FALLBACK else tf.__version__
     print(
-        f"keras {keras.__version__} on {keras.backend.backend()}, {EPOCHS} epochs each, "
-        f"{time.perf_counter() - start:.1f} s"
+        f"keras {keras.__version__} on {keras.backend.backend()} {version}, "
+        f"{EPOCHS} epochs each, {time.perf_counter() - start:.1f} s"
     )
     return results
 

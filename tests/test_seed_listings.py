@@ -1,9 +1,12 @@
 """Seed 001's code listings, made runnable in examples/: each script runs as a user runs
 it, prints one line per model, every model learns the digits, and each weightlab version
-reaches the accuracy of the listing it rewrites."""
+reaches the accuracy of the listing it rewrites.  The Keras listings are TensorFlow code:
+they run on TensorFlow where it is installed, and on Keras' torch backend, with a note,
+where it is not."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import re
@@ -60,16 +63,27 @@ CASES = [
 ]
 
 
-def run_script(script: str) -> dict[str, dict[str, float]]:
-    """Run ``python examples/<script>`` and parse its result lines."""
-    env = {**os.environ, "KERAS_BACKEND": "torch"}
+# Run a script as __main__ with TensorFlow hidden, as on a machine without it.
+WITHOUT_TENSORFLOW = (
+    "import runpy, sys; sys.modules['tensorflow'] = None; sys.argv = sys.argv[1:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+def run_script(
+    script: str, *, hide_tensorflow: bool = False
+) -> tuple[str, dict[str, dict[str, float]]]:
+    """Run ``python examples/<script>`` (the suite's KERAS_BACKEND=torch left in place, as
+    a user's setting would be) and parse its result lines; also return its output."""
+    path = str(EXAMPLES / script)
+    command = (
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, path]
+        if hide_tensorflow
+        else [sys.executable, path]
+    )
+    env = {**os.environ, "KERAS_BACKEND": "torch", "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-        check=False,
+        command, capture_output=True, text=True, timeout=300, env=env, check=False
     )
     assert done.returncode == 0, done.stderr
     results: dict[str, dict[str, float]] = {}
@@ -80,14 +94,42 @@ def run_script(script: str) -> dict[str, dict[str, float]]:
             label = values.pop("label")
             assert label not in results, f"{label} printed twice"
             results[label] = {key: float(value) for key, value in values.items()}
-    return results
+    return done.stdout, results
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[case.script for case in CASES])
 def test_listing_and_weightlab_version_both_learn(case: Case) -> None:
-    results = run_script(case.script)
+    output, results = run_script(case.script)
+    _check(case, results)
+    if case.script == "seed_keras.py":
+        # The TensorFlow listings run on TensorFlow, as printed, where it is installed.
+        backend = "tensorflow" if importlib.util.find_spec("tensorflow") else "torch"
+        assert output.splitlines()[-1].startswith(f"keras {_keras_version()} on {backend} ")
+        if backend == "tensorflow":
+            assert ", 10 epochs each," in output.splitlines()[-1]  # as printed
+            assert "Epoch 10/10" in output  # the listings' own fit, verbose as printed
+            for label in ("listing[l2]", "listing[dropout]"):
+                assert results[label]["val_acc"] > 0.9, (label, results[label])
 
+
+@pytest.mark.slow
+def test_keras_listings_fall_back_to_the_torch_backend_with_a_note() -> None:
+    output, results = run_script("seed_keras.py", hide_tensorflow=True)
+    lines = output.splitlines()
+    assert lines[0].startswith("Note: TensorFlow is not installed (pip install tensorflow)")
+    assert lines[-1].startswith(f"keras {_keras_version()} on torch ")
+    assert ", 5 epochs each," in lines[-1]
+    _check(CASES[0], results)
+
+
+def _keras_version() -> str:
+    from importlib.metadata import version
+
+    return version("keras")
+
+
+def _check(case: Case, results: dict[str, dict[str, float]]) -> None:
     assert set(results) == case.labels
     for label, metrics in results.items():
         assert all(math.isfinite(v) for v in metrics.values()), label

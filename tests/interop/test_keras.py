@@ -5,6 +5,7 @@ and every bad-input path."""
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import os
 import random
@@ -24,6 +25,7 @@ import weightlab._optional
 from weightlab import regularize
 from weightlab._optional import MissingExtraError
 from weightlab.init import resolve, scheme_names
+from weightlab.interop.trajectory import KERAS_BACKENDS, check_keras_backend
 from weightlab.keras import (
     L1,
     L2,
@@ -41,7 +43,8 @@ from weightlab.keras import (
     to_keras_layout,
     to_torch_layout,
 )
-from weightlab.regularize import make_term, parse_regularization
+from weightlab.regularize import REGISTRY as TERMS
+from weightlab.regularize import Term, make_term, parse_regularization
 
 import keras  # isort: skip  (weightlab.keras chooses the backend first)
 from keras import ops  # isort: skip
@@ -65,8 +68,8 @@ def msg(text: str) -> str:
 
 
 def as_torch(x: Any) -> torch.Tensor:
-    """A Keras tensor or variable as a detached torch tensor (the backend is torch)."""
-    return ops.convert_to_tensor(x).detach().clone()
+    """A Keras tensor or variable, on any backend, as a torch tensor (a copy)."""
+    return torch.from_numpy(np.array(ops.convert_to_numpy(x)))
 
 
 def numpy(x: Any) -> np.ndarray:
@@ -81,8 +84,11 @@ def torch_draw(spec: str, torch_shape: tuple[int, ...], seed: int) -> torch.Tens
 # --- layout ------------------------------------------------------------------------------
 
 
-def test_backend_is_torch() -> None:
-    assert keras.backend.backend() == "torch"
+def test_backend_is_the_one_asked_for() -> None:
+    """The suite runs on torch unless KERAS_BACKEND names tensorflow or jax
+    (tests/interop/test_keras_backends.py runs it on each)."""
+    assert keras.backend.backend() == os.environ["KERAS_BACKEND"]
+    assert keras.backend.backend() in KERAS_BACKENDS
 
 
 @pytest.mark.parametrize(
@@ -170,11 +176,19 @@ def test_initializer_bias_and_dtypes() -> None:
     assert np.array_equal(numpy(Initializer("zeros")((4,))), np.zeros(4, dtype=np.float32))
     draw = torch_draw("normal(std=0.1)", (3, 2), 4)
     as64 = Initializer("normal(std=0.1)", seed=4)((2, 3), dtype="float64")
-    assert keras.backend.standardize_dtype(as64.dtype) == "float64"
+    # JAX computes in float32 unless jax_enable_x64 is set (and warns), as for Keras' own.
+    wide = "float32" if keras.backend.backend() == "jax" and not _jax_x64() else "float64"
+    assert keras.backend.standardize_dtype(as64.dtype) == wide
     torch.testing.assert_close(as_torch(as64).float(), draw.T, rtol=1e-6, atol=1e-7)
     as16 = Initializer("normal(std=0.1)", seed=4)((2, 3), dtype="float16")
     assert keras.backend.standardize_dtype(as16.dtype) == "float16"
     assert torch.equal(as_torch(as16), draw.T.half())
+
+
+def _jax_x64() -> bool:
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
 
 
 def test_initializer_schemes_excludes_data_dependent() -> None:
@@ -582,6 +596,219 @@ def test_model_save_and_load(tmp_path: Path) -> None:
     assert np.allclose(numpy(ops.sum(loaded.losses)), numpy(ops.sum(model.losses)))
 
 
+# --- every object: builds, trains a step, serializes and deserializes -------------------
+
+
+def _at_start(kind: str) -> list[Term]:
+    """Each registered term of ``kind`` with its parameters at ``Param.start``, and l1 as a
+    penalty (``rule=penalty``) or with each of its step rules."""
+    found = []
+    for entry in TERMS.values():
+        start = {p.name: p.start for p in entry.params}
+        if entry.name == "l1":
+            rules = ["penalty"] if kind == "penalty" else ["subgradient", "clip", "proximal"]
+            found += [make_term("l1", **{**start, "rule": r}) for r in rules]
+        else:
+            term = make_term(entry.name, **start)
+            found += [term] if term.kind == kind else []
+    return found
+
+
+def _tiny_model(**dense: Any) -> Any:
+    return keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4, activation="tanh", **dense),
+            keras.layers.Dense(2, kernel_initializer=Initializer("lecun_normal", seed=9)),
+        ]
+    )
+
+
+def _one_step(model: Any, callbacks: list[Any] | None = None) -> list[np.ndarray]:
+    """One SGD step on four rows (the loss includes the layers' regularizers)."""
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), loss="mse")
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3)
+    before = [numpy(v).copy() for v in model.trainable_variables]
+    model.fit(x, x[:, :2] ** 2, batch_size=4, epochs=1, verbose=0, callbacks=callbacks)
+    after = [numpy(v) for v in model.trainable_variables]
+    assert all(np.isfinite(a).all() for a in after)
+    assert any(not np.array_equal(a, b) for a, b in zip(after, before, strict=True))
+    return after
+
+
+def _save_and_load(model: Any, path: Path) -> Any:
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    x = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(numpy(loaded(x)), numpy(model(x)), rtol=1e-6, atol=1e-7)
+    return loaded
+
+
+@pytest.mark.parametrize("name", initializer_schemes())
+def test_every_initializer_trains_and_saves(name: str, tmp_path: Path) -> None:
+    init = Initializer(name, seed=5)
+    model = _tiny_model(kernel_initializer=init)
+    expected = to_keras_layout(torch_draw(name, (4, 3), 5))
+    assert np.array_equal(numpy(model.layers[0].kernel), expected.numpy())
+    _one_step(model)
+    loaded = _save_and_load(model, tmp_path / "model.keras")
+    restored = loaded.layers[0].kernel_initializer
+    assert type(restored) is Initializer and restored.get_config() == init.get_config()
+    assert np.array_equal(numpy(restored((3, 4))), numpy(init((3, 4))))
+
+
+PENALTIES = [
+    *[pytest.param(lambda t=t: Penalty(str(t)), id=f"Penalty({t})") for t in _at_start("penalty")],
+    pytest.param(lambda: L1(0.01), id="L1"),
+    pytest.param(lambda: L2(0.01, convention="sum_sq"), id="L2-sum_sq"),
+    pytest.param(lambda: L2(0.01, convention="half_sum_sq"), id="L2-half_sum_sq"),
+    pytest.param(lambda: ElasticNet(0.01, 0.3, convention="sum_sq"), id="ElasticNet"),
+]
+
+
+@pytest.mark.parametrize("make", PENALTIES)
+def test_every_regularizer_trains_and_saves(make: Callable[[], Any], tmp_path: Path) -> None:
+    penalty = make()
+    model = _tiny_model(kernel_regularizer=penalty, bias_regularizer=make())
+    x = np.ones((1, 3), np.float32)
+    model(x)
+    kernel = model.layers[0].kernel
+    assert float(numpy(ops.sum(model.losses))) == pytest.approx(
+        float(numpy(penalty(kernel))) + float(numpy(penalty(model.layers[0].bias))), rel=1e-6
+    )
+    plain = _tiny_model()
+    for v, w in zip(plain.trainable_variables, model.trainable_variables, strict=True):
+        v.assign(numpy(w))
+    assert not np.allclose(_one_step(model)[0], _one_step(plain)[0])  # the penalty acted
+    loaded = _save_and_load(model, tmp_path / "model.keras")
+    restored = loaded.layers[0].kernel_regularizer
+    assert type(restored) is type(penalty) and restored.get_config() == penalty.get_config()
+    assert float(numpy(restored(kernel))) == float(numpy(penalty(kernel)))
+
+
+CALLBACKS = [
+    *[
+        pytest.param(lambda t=t: WeightRules.from_spec(str(t)), id=f"from_spec({t})")
+        for t in _at_start("rule")
+    ],
+    pytest.param(
+        lambda: WeightRules.from_spec("decoupled_decay(0.1)+l1(0.01, rule=clip)+max_norm(0.5)"),
+        id="from_spec(chain)",
+    ),
+    *[
+        pytest.param(lambda r=r: L1Step(0.05, r), id=f"L1Step-{r}")
+        for r in ("subgradient", "clip", "proximal")
+    ],
+    pytest.param(lambda: DecoupledDecay(0.5), id="DecoupledDecay"),
+    pytest.param(lambda: DecoupledDecay(0.5, lr_scaled=False), id="DecoupledDecay-unscaled"),
+]
+
+
+@pytest.mark.parametrize("make", CALLBACKS)
+def test_every_callback_trains_and_serializes(make: Callable[[], Any]) -> None:
+    callback = make()
+    config = keras.saving.serialize_keras_object(callback)
+    assert config["registered_name"] == f"weightlab>{type(callback).__name__}"
+    clone = keras.saving.deserialize_keras_object(json.loads(json.dumps(config)))
+    assert type(clone) is type(callback) and repr(clone) == repr(callback)
+    assert clone.get_config() == callback.get_config()
+    # The original and the rebuilt callback take the same step from the same start.
+    first, second = _tiny_model(), _tiny_model()
+    for v, w in zip(second.trainable_variables, first.trainable_variables, strict=True):
+        v.assign(numpy(w))
+    ours, theirs = _one_step(first, [callback]), _one_step(second, [clone])
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert [v.path for v in callback.variables] == [
+        first.layers[0].kernel.path,
+        first.layers[1].kernel.path,
+    ]
+
+
+def test_a_callback_of_functions_trains_but_does_not_serialize() -> None:
+    callback = WeightRules(decoupled_decay(0.5), l1_step(0.05, "clip"))
+    _one_step(_tiny_model(), [callback])
+    with pytest.raises(
+        ValueError,
+        match=msg(
+            "The 'rules' parameter of WeightRules.get_config must be rule terms from a spec (WeightRules.from_spec) to be saved. Got 2 functions."
+        ),
+    ):
+        keras.saving.serialize_keras_object(callback)
+    with pytest.raises(
+        ValueError,
+        match=msg(
+            "The 'select' parameter of L1Step.get_config must be the default selection (is_kernel) to be saved: a function cannot be."
+        ),
+    ):
+        L1Step(0.1, select=lambda v: True).get_config()
+
+
+@pytest.mark.parametrize("mode", ["inverted", "classic"])
+def test_every_dropout_layer_trains_and_saves(mode: str, tmp_path: Path) -> None:
+    layer = Dropout(0.5, mode=mode, seed=3)
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(8, activation="tanh"), layer, keras.layers.Dense(2)]
+    )
+    _one_step(model)
+    loaded = _save_and_load(model, tmp_path / "model.keras")  # inference: no mask drawn
+    assert loaded.layers[1].get_config() == layer.get_config()
+    ones = ops.ones((4, 100))
+    kept = numpy(loaded.layers[1](ones, training=True))
+    assert set(np.unique(kept).tolist()) == ({0.0, 2.0} if mode == "inverted" else {0.0, 1.0})
+
+
+# --- the backend ---------------------------------------------------------------------------
+
+
+def test_an_unknown_or_missing_backend_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(
+        ValueError,
+        match=msg(
+            "The 'KERAS_BACKEND' parameter of weightlab.keras must be one of 'tensorflow', 'jax', 'torch'. Got 'numpy'."
+        ),
+    ):
+        check_keras_backend("numpy", "weightlab.keras", "KERAS_BACKEND")
+    monkeypatch.setitem(sys.modules, "jax", None)  # as if jax were not installed
+    with pytest.raises(
+        MissingExtraError,
+        match=msg(
+            "Keras' jax backend needs the package 'jax', which is not installed. Install it with: pip install jax"
+        ),
+    ):
+        check_keras_backend("jax", "weightlab.keras", "KERAS_BACKEND")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backend", "hide", "message"),
+    [
+        (
+            "theano",
+            "",
+            "ParameterError: The 'KERAS_BACKEND' parameter of weightlab.keras must be one of 'tensorflow', 'jax', 'torch'. Got 'theano'.",
+        ),
+        (
+            "tensorflow",
+            "tensorflow",
+            "MissingExtraError: Keras' tensorflow backend needs the package 'tensorflow', which is not installed. Install it with: pip install tensorflow",
+        ),
+    ],
+)
+def test_importing_weightlab_keras_checks_the_backend_before_keras(
+    backend: str, hide: str, message: str
+) -> None:
+    code = "import sys\n"
+    code += f"sys.modules[{hide!r}] = None  # as if it were not installed\n" if hide else ""
+    code += "try:\n    import weightlab.keras\nexcept Exception as error:\n"
+    code += "    print(f'{type(error).__name__}: {error}', 'keras' in sys.modules)\n"
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == f"{message} False"  # one line, and Keras never imported
+
+
 # --- bad input ---------------------------------------------------------------------------
 
 SCHEMES = ", ".join(repr(n) for n in initializer_schemes())
@@ -846,3 +1073,23 @@ def test_guide_python_blocks_print_the_shown_output(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the guide saves model.keras in the working directory
     assert check_python_blocks(DOC) >= 6
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _backend_table(text: str) -> str:
+    """The text block that starts with the backends table's header."""
+    (table,) = [b for b in re.findall(r"```text\n(.*?)```", text, re.S) if b.startswith("backend ")]
+    return table
+
+
+def test_readme_shows_the_guide_s_backend_table() -> None:
+    # The guide's block runs the three backends (the slow test above checks its output).
+    table = _backend_table(DOC.read_text(encoding="utf-8"))
+    assert _backend_table(README.read_text(encoding="utf-8")) == table
+    rows = [line.split() for line in table.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["tensorflow", "jax", "torch"]
+    assert len({tuple(row[1:4]) for row in rows}) == 1  # weightlab's draw: the same
+    assert len({tuple(row[4:7]) for row in rows}) == 3  # Keras' own: each backend's
+    assert len({tuple(row[-3:]) for row in rows}) == 1  # training: the same to 5 decimals

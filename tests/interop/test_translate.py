@@ -20,6 +20,7 @@ from weightlab.interop.translate import (
     COMPONENTS,
     EPS_TOLERANCE,
     EXACT_TOLERANCE,
+    KERAS_BACKENDS,
     Amount,
     DropoutMeaning,
     InitMeaning,
@@ -902,9 +903,78 @@ def test_json_payload_is_plain_and_complete() -> None:
         "target_setting",
         "alternatives",
         "meaning",
+        "keras_backends",
+        "checked",
+        "backend_notes",
     }
     assert payload["meaning"]["coupled"] == {"kernel": 0.02, "bias": 0.0}
     assert "weight_decay=0.02" in text
+    assert payload["keras_backends"] == ["tensorflow", "jax", "torch"]
+
+
+# ---------------------------------------------------------------------------
+# Keras' backends: what the translation was checked on, and what differs between them.
+
+
+@pytest.mark.parametrize(
+    ("source", "to", "checked"),
+    [
+        ("keras:L2(0.01)", "torch:sgd", "20 training steps beside the source on each"),
+        ("torch:AdamW(weight_decay=0.01)", "keras", "20 training steps beside the source on each"),
+        ("keras:GlorotNormal()", "mlx", "large draws from both sides' initializers on each"),
+        ("torch:Dropout(0.3)", "keras", "the layers' kept values, dropped share and evaluation"),
+    ],
+)
+def test_a_translation_with_keras_states_the_backends_it_was_checked_on(
+    source: str, to: str, checked: str
+) -> None:
+    t = translate(source, to)
+    assert t.keras_backends == list(KERAS_BACKENDS) == ["tensorflow", "jax", "torch"]
+    assert t.checked.startswith("Checked on Keras' tensorflow, jax and torch backends: ")
+    assert checked in t.checked
+
+
+def test_a_translation_without_keras_names_no_backend() -> None:
+    t = translate("torch:SGD(lr=0.1, weight_decay=0.01)", "mlx")
+    assert (t.keras_backends, t.checked, t.backend_notes) == ([], "", [])
+
+
+def test_backend_notes_name_what_differs_where_it_applies() -> None:
+    notes = translate("torch:AdamW(weight_decay=0.01)", "keras").backend_notes
+    assert [n.split(":")[0] for n in notes] == ["weight_decay", "Adam"]
+    assert "torch backend as w·(1 − lr·d)" in notes[0] and "below 10⁻⁶" in notes[0]
+    assert translate("keras:L2(0.01)", "torch:sgd").backend_notes == []  # no optimizer decay
+    init = translate("keras:HeNormal()", "torch").backend_notes
+    assert any("different numbers on tensorflow, jax and torch" in n for n in init)
+    assert any("jax_enable_x64" in n for n in init)
+    dropout = translate("keras:Dropout(0.5)", "torch").backend_notes
+    assert dropout == [
+        "Keras draws with each backend's own random generator: the same seed gives "
+        "different masks on tensorflow, jax and torch (the same distribution)."
+    ]
+
+
+def test_the_per_step_weight_decay_recipe_compiles_eagerly_and_says_why() -> None:
+    t = translate("mlx:AdamW(learning_rate=0.01, weight_decay=0.1)", "keras")
+    assert t.settings[1] == "model.compile(optimizer=optimizer, loss=loss, run_eagerly=True)"
+    (caveat,) = [c for c in t.caveats if "run_eagerly" in c]
+    assert "tensorflow backend (tf.function)" in caveat and "1.7·10⁻²" in caveat
+    plain = translate("mlx:Adam(learning_rate=0.01)", "keras")  # no decay: lr is a variable
+    assert not any("run_eagerly" in line for line in plain.settings + plain.caveats)
+
+
+def test_cli_prints_the_backends_section_last(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        ["translate", "keras:SGD(learning_rate=0.1, weight_decay=0.01)", "--to", "torch"], capsys
+    )
+    assert code == 0
+    lines = out.splitlines()
+    at = lines.index("Backends")
+    assert lines[at - 1].startswith("Match: ")
+    assert lines[at + 1].startswith("  Checked on Keras' tensorflow, jax and torch backends")
+    assert any(line.startswith("  • weight_decay: ") for line in lines[at:])
+    code, out, _ = run(["translate", "torch:SGD(lr=0.1)", "--to", "mlx"], capsys)
+    assert "Backends" not in out.splitlines()
 
 
 # ---------------------------------------------------------------------------
@@ -1376,5 +1446,34 @@ def test_docs_group_lasso_example_prints_what_is_shown(capsys: pytest.CaptureFix
 
 
 def test_init_parameters_too_large_to_draw_with_are_refused() -> None:
-    with pytest.raises(ValueError, match=re.escape("The 'a' parameter of torch:kaiming_normal_ must be a float in [0, 1e+37]. Got 1e+308.")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "The 'a' parameter of torch:kaiming_normal_ must be a float in [0, 1e+37]. Got 1e+308."
+        ),
+    ):
         translate("torch:kaiming_normal_(a=1e308)", to="keras")
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_interop_section_shows_the_real_output(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each ``$ weightlab translate`` of the README is its real output; a ``...`` line
+    stands for lines left out."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Keras 3, MLX and the convention translator") :]
+    blocks = [b for b in re.findall(r"```text\n(.*?)```", section, re.S) if b.startswith("$ ")]
+    shown = [part for b in blocks for part in re.split(r"^\$ ", b, flags=re.M)[1:]]
+    assert len(shown) >= 2
+    for part in shown:
+        command, _, expected = part.partition("\n")
+        _, out, err = run(shlex.split(command)[1:], capsys)
+        real = (out + err).splitlines()
+        lines = expected.rstrip("\n").splitlines()
+        if "..." not in lines:
+            assert real == lines, command
+            continue
+        cut = lines.index("...")
+        head, tail = lines[:cut], lines[cut + 1 :]
+        assert real[: len(head)] == head and real[len(real) - len(tail) :] == tail, command

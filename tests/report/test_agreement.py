@@ -183,8 +183,9 @@ def test_a_weightlab_setting_is_a_source() -> None:
     fig = agreement_figure(small)
     assert any(line.get_label() == "weightlab" for line in left_axes(fig)[0].get_lines())
     assert agreement_caption(small).startswith(
-        "weightlab:max_norm(0.5) translated to PyTorch, Keras and MLX"
+        "weightlab:max_norm(0.5) translated to PyTorch, Keras (torch) and MLX"
     )
+    assert agreement_caption(small).endswith("Keras ran on its torch backend.")
     assert "difference from weightlab over 5 steps" in agreement_caption(small)
 
 
@@ -213,7 +214,7 @@ def test_figure_draws_the_trajectories_and_the_differences(data: AgreementData) 
     for ax, weight in zip(left, chosen, strict=True):
         assert ax.get_title(loc="left") == weight_label(weight)
         lines = gid_lines(ax, "weight")
-        assert [line.get_label() for line in lines] == ["Keras", "PyTorch", "MLX"]
+        assert [line.get_label() for line in lines] == ["Keras (torch)", "PyTorch", "MLX"]
         for line, f in zip(lines, data.frameworks, strict=True):
             np.testing.assert_array_equal(line.get_xdata(), np.arange(21))
             expected = [w[weight[0]][weight[1]] for w in data.trajectories[f]]
@@ -222,7 +223,10 @@ def test_figure_draws_the_trajectories_and_the_differences(data: AgreementData) 
         assert len({(line.get_linestyle(), line.get_marker()) for line in lines}) == 3
     right = right_axis(fig)
     diffs = gid_lines(right, "difference")
-    assert [line.get_label() for line in diffs] == ["PyTorch vs Keras", "MLX vs Keras"]
+    assert [line.get_label() for line in diffs] == [
+        "PyTorch vs Keras (torch)",
+        "MLX vs Keras (torch)",
+    ]
     for line, f in zip(diffs, data.others, strict=True):
         expected = np.where(data.differences[f] > 0, data.differences[f], np.nan)
         np.testing.assert_array_equal(line.get_ydata(), expected)
@@ -310,6 +314,8 @@ def test_caption_numbers_are_the_data_numbers(data: AgreementData) -> None:
             )
     assert "over 20 steps" in caption and "within the 1e-05 the translations promise." in caption
     assert "not exact" not in caption
+    assert "difference from Keras (torch)" in caption
+    assert caption.endswith("Keras ran on its torch backend.")  # the demo report's caption
 
 
 def test_caption_says_what_is_beyond_and_what_is_not_exact() -> None:
@@ -360,6 +366,50 @@ def test_cli_writes_the_figure_and_json(
         )
         assert row["within_tolerance"] is True
     assert payload["caption"] == agreement_caption(data)
+
+
+def test_data_names_the_keras_backend(data: AgreementData) -> None:
+    assert data.keras_backend == "torch" and data.summary()["keras_backend"] == "torch"
+    assert data.name("keras") == "Keras (torch)" and data.name("mlx") == "MLX"
+    without = agreement_data("torch:SGD(lr=0.1)", ("torch", "mlx"), steps=2)
+    assert without.keras_backend is None and "Keras ran" not in agreement_caption(without)
+
+
+@pytest.mark.slow
+def test_cli_trains_keras_on_the_backend_asked_for(
+    data: AgreementData,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # This process's Keras runs on torch, so tensorflow trains in a child process.
+    target = tmp_path / "tf.png"
+    args = ["figure", "agreement", "--setting", SETTING, "--keras-backend", "tensorflow"]
+    code, out, err = run([*args, "--out", str(target), "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["keras_backend"] == "tensorflow"
+    assert payload["caption"].endswith("Keras ran on its tensorflow backend.")
+    assert "difference from Keras (tensorflow) over 20 steps" in payload["caption"]
+    for f, row in payload["frameworks"].items():
+        assert row["within_tolerance"] and row["tolerance"] == 1e-5
+        # The same translation trained on torch's Keras: float32 rounding apart.
+        assert row["max_difference"] == pytest.approx(data.max_difference[f], abs=1e-6)
+    assert target.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_trajectory_on_another_backend_runs_in_a_child_process() -> None:
+    problem = make_problem(SIZES, steps=3, seed=0)
+    here = trajectory(SETTING, problem)
+    there = trajectory(SETTING, problem, keras_backend="jax")
+    assert len(there) == 4 and sorted(there[-1]) == sorted(here[-1])
+    assert max_difference(here, [here[0]] * 4) > 0 and max_difference(here, there) < 1e-6
+    with pytest.raises(
+        ValueError,
+        match=msg("The 'setting' parameter of trajectory must be a keras setting, one of:"),
+    ):
+        trajectory("keras:Bogus()", problem, keras_backend="jax")
 
 
 def test_cli_svg_with_chosen_frameworks_and_steps(
@@ -419,6 +469,16 @@ def test_cli_draws_a_weightlab_setting(
             "Error: The 'setting' parameter of figure must be given for the agreement figure, "
             "e.g. 'keras:SGD(learning_rate=0.1)+L2(0.01)'. Got None.",
         ),
+        (
+            ["--setting", SETTING, "--keras-backend", "theano"],
+            "Error: The 'keras_backend' parameter of figure must be one of 'tensorflow', "
+            "'jax', 'torch'. Got 'theano'.",
+        ),
+        (
+            ["--setting", SETTING, "--keras-backend", "numpy"],
+            "Error: The 'keras_backend' parameter of figure must be one of 'tensorflow', "
+            "'jax', 'torch'. Got 'numpy'.",
+        ),
     ],
 )
 def test_cli_bad_input_is_one_line(
@@ -457,6 +517,30 @@ def test_missing_keras_names_the_extra(
         monkeypatch,
     )
     assert code == 2 and out == "" and err == f"Error: {KERAS_MISSING}\n"
+
+
+def test_a_keras_backend_that_is_not_installed_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "jax", None)  # as if JAX were not installed
+    expected = (
+        "Keras' jax backend needs the package 'jax', which is not installed. "
+        "Install it with: pip install jax"
+    )
+    with pytest.raises(MissingExtraError, match=msg(expected)):
+        agreement_data(SETTING, keras_backend="jax")
+    target = tmp_path / "a.png"
+    args = ["figure", "agreement", "--setting", SETTING, "--keras-backend", "jax"]
+    code, out, err = run([*args, "--out", str(target)], capsys, monkeypatch)
+    assert code == 2 and out == "" and err == f"Error: {expected}\n"
+    assert not target.exists()
+    with pytest.raises(
+        ValueError,
+        match=msg(
+            "The 'keras_backend' parameter of agreement_data must be one of 'tensorflow', 'jax', 'torch' or None. Got 'cntk'."
+        ),
+    ):
+        agreement_data(SETTING, keras_backend="cntk")
 
 
 def test_missing_mlx_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

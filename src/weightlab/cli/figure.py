@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from weightlab._validate import Interval, OneOf, check, fail
 from weightlab.cli.common import JsonFlag, activity, app, emit_json, out, output_file
 from weightlab.data import load_dataset
+from weightlab.interop.trajectory import check_keras_backend
 from weightlab.report.agreement import agreement_caption, agreement_data, agreement_figure
 from weightlab.report.figures import save
 from weightlab.report.landscape import landscape_figure
@@ -76,11 +77,22 @@ def figure(
     steps: Annotated[
         int, typer.Option(help=f"agreement: training steps (at most {MAX_STEPS}).")
     ] = 20,
+    keras_backend: Annotated[
+        str | None,
+        typer.Option(
+            "--keras-backend",
+            help="agreement: the backend Keras trains on: tensorflow, jax or torch "
+            "(default: KERAS_BACKEND, else torch).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Make one figure, e.g. weightlab figure landscape --function rosenbrock --lam 0.5,
     or weightlab figure agreement --setting 'keras:SGD(learning_rate=0.1)+L2(0.01)'."""
     check("figure", {"kind": kind, "steps": steps}, _TABLE)
+    if keras_backend is not None:
+        check_keras_backend(keras_backend, "figure")  # a name, and installed, before any work
     output_file("figure", out_file, (".png", ".svg"))
     with activity(_DOING[kind], quiet=as_json) as doing:
         if kind == "landscape":
@@ -94,7 +106,7 @@ def figure(
         elif kind == "path":
             fig, info = _path(dataset, kinds)
         else:
-            fig, info = _agreement(setting, frameworks, steps)
+            fig, info = _agreement(setting, frameworks, steps, keras_backend)
         doing(f"Saving {out_file}")
         path = save(fig, out_file)
     if as_json:
@@ -118,10 +130,12 @@ def _path(dataset: str, kinds: str) -> tuple[Figure, dict[str, Any]]:
     return path_figure(results, truth=truth), info
 
 
-def _agreement(setting: str | None, frameworks: str, steps: int) -> tuple[Figure, dict[str, Any]]:
+def _agreement(
+    setting: str | None, frameworks: str, steps: int, keras_backend: str | None
+) -> tuple[Figure, dict[str, Any]]:
     if setting is None:
         example = "'keras:SGD(learning_rate=0.1)+L2(0.01)'"
         raise fail("figure", "setting", f"given for the agreement figure, e.g. {example}", None)
     chosen = tuple(f.strip() for f in frameworks.split(",") if f.strip())
-    data = agreement_data(setting, chosen, steps=steps)
+    data = agreement_data(setting, chosen, steps=steps, keras_backend=keras_backend)
     return agreement_figure(data), {**data.summary(), "caption": agreement_caption(data)}

@@ -12,7 +12,8 @@ from weightlab.interop.translate import Translation, supported, translate
 
 
 def print_translation(t: Translation) -> None:
-    """The target settings, then the formula, the explanation and the caveats."""
+    """The target settings, then the formula, the explanation, the caveats, the match and,
+    where Keras is on either side, the Keras backends it was checked on."""
     out.print(f"[bold]{escape(t.source)}[/bold] → [bold]{escape(t.target)}[/bold]", soft_wrap=True)
     for line in t.settings:
         out.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
@@ -31,6 +32,11 @@ def print_translation(t: Translation) -> None:
             out.print(f"  • {escape(caveat)}", highlight=False)
     match = "exact" if t.exact else "not exact"
     out.print(f"[bold]Match[/bold]: {match} (tolerance {t.tolerance:g})", highlight=False)
+    if t.checked:
+        out.print("[bold]Backends[/bold]")
+        out.print(f"  {escape(t.checked)}", highlight=False)
+        for note in t.backend_notes:
+            out.print(f"  • {escape(note)}", highlight=False)
 
 
 _SETTING_HELP = (

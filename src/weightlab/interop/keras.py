@@ -46,10 +46,16 @@ Conventions a translation must respect:
   ``max_norm(c)`` scales by ``c/‖w‖`` exactly.
 - Keras ``layers.Dropout`` is inverted dropout; :class:`Dropout` adds the classic mode.
 
-Keras runs on its torch backend unless ``KERAS_BACKEND`` says otherwise or Keras was
-imported first (weightlab sets the variable only when Keras is not yet imported).  The
-penalties, update rules and dropout use ``keras.ops`` and Python's operators only, so they
-run on any backend.
+Backends.  Everything here runs on Keras' TensorFlow, JAX and torch backends
+(``weightlab.interop.trajectory.KERAS_BACKENDS``), and the test suite runs it on each.  Keras
+picks its backend once, on its first import: torch unless ``KERAS_BACKEND`` says otherwise
+or Keras was imported first (weightlab sets the variable only when Keras is not yet
+imported, and refuses an unknown or uninstalled backend before Keras is imported).  The
+penalties, update rules and dropout use ``keras.ops`` and Python's operators only; the
+initializers draw with torch and hand Keras the numbers, so a seed gives the same kernel
+on every backend.  Keras' own random ops (its initializers, the masks of
+:class:`Dropout`) use each backend's own generator: the same seed repeats on one backend,
+not across them.  JAX computes in float32 unless ``jax_enable_x64`` is set.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ from weightlab._validate import (
     fail,
 )
 from weightlab.init.schemes import REGISTRY, Scheme, resolve, scheme_names
+from weightlab.interop.trajectory import DEFAULT_KERAS_BACKEND, KERAS_BACKENDS, check_keras_backend
 from weightlab.regularize import Convention, DropoutMode, L1Rule
 from weightlab.regularize.registry import REGISTRY as TERMS
 from weightlab.regularize.registry import (
@@ -88,11 +95,20 @@ from weightlab.regularize.terms import L1_RULES
 
 if "keras" not in sys.modules:
     # torch is weightlab's own dependency; Keras would otherwise look for TensorFlow.
-    os.environ.setdefault("KERAS_BACKEND", "torch")
+    os.environ.setdefault("KERAS_BACKEND", DEFAULT_KERAS_BACKEND)
+    check_keras_backend(os.environ["KERAS_BACKEND"], "weightlab.keras", "KERAS_BACKEND")
 require("keras", "keras", "Keras initializers and regularizers")
 
 import keras  # noqa: E402  (after the backend is chosen and a missing Keras is explained)
 from keras import ops  # noqa: E402
+
+if keras.backend.backend() not in KERAS_BACKENDS:  # Keras was imported first, on another
+    raise fail(
+        "weightlab.keras",
+        "KERAS_BACKEND",
+        "one of " + ", ".join(repr(b) for b in KERAS_BACKENDS),
+        keras.backend.backend(),
+    )
 
 __all__ = [
     "KERAS",
@@ -609,6 +625,7 @@ def _learning_rate(optimizer: Any) -> float:
     return float(ops.convert_to_tensor(optimizer.learning_rate))
 
 
+@keras.saving.register_keras_serializable(package="weightlab")
 class WeightRules(keras.callbacks.Callback):  # type: ignore[misc]
     """Apply update rules to selected variables after each optimizer step of ``fit``.
 
@@ -622,7 +639,14 @@ class WeightRules(keras.callbacks.Callback):  # type: ignore[misc]
 
     Put it first in ``callbacks`` so that later callbacks see the regularized weights.
     The model must take one optimizer step per batch: ``steps_per_execution`` 1 and no
-    ``gradient_accumulation_steps``.  Variables are selected once per ``fit``.
+    ``gradient_accumulation_steps``.  Variables are selected once per ``fit``.  It works
+    alike on Keras' tensorflow, jax and torch backends (on jax, reading ``self.model``
+    makes fit write each step's state into the variables before the rules read them).
+
+    Callbacks are not part of a saved model, but one built from a spec (and the presets
+    :class:`L1Step`, :class:`DecoupledDecay`) serializes with
+    ``keras.saving.serialize_keras_object`` as ``{"spec": ...}``; one built from your own
+    functions or with a custom ``select`` cannot, and says so.
 
     Args:
         *rules: one or more :data:`KerasRule`, e.g. ``decoupled_decay(1e-2)``,
@@ -698,6 +722,9 @@ class WeightRules(keras.callbacks.Callback):  # type: ignore[misc]
         self._lr = _learning_rate(self.model.optimizer)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        # Reading self.model makes JAX write the step's new state into the variables (its
+        # fit keeps the state apart from them during an epoch) and read it back next step.
+        _ = self.model
         for variable, prev in zip(self._variables or [], self._prev, strict=True):
             new = ops.stop_gradient(variable)
             for step in self.rules:
@@ -705,12 +732,32 @@ class WeightRules(keras.callbacks.Callback):  # type: ignore[misc]
             variable.assign(new)
         self._prev = []
 
+    def get_config(self) -> dict[str, Any]:
+        """``{"spec": ...}`` for a callback built from registered rule terms with the
+        default selection; an error for functions or a custom ``select``."""
+        self._check_serializable()
+        return {"spec": self.spec}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> WeightRules:
+        return cls.from_spec(config["spec"])
+
+    def _check_serializable(self) -> None:
+        owner = f"{type(self).__name__}.get_config"
+        if self.select is not is_kernel:
+            expected = "the default selection (is_kernel) to be saved: a function cannot be"
+            raise fail(owner, "select", expected, self.select)
+        if self.spec is None:
+            expected = "rule terms from a spec (WeightRules.from_spec) to be saved"
+            raise fail(owner, "rules", expected, Described(f"{len(self.rules)} functions"))
+
     def __repr__(self) -> str:
         if self.spec is not None:
             return f"WeightRules.from_spec({self.spec!r})"
         return f"{type(self).__name__}({len(self.rules)} rules)"
 
 
+@keras.saving.register_keras_serializable(package="weightlab")
 class L1Step(WeightRules):
     """:class:`WeightRules` with one :func:`l1_step`: an L1 step of size ``lr·λ`` after
     every optimizer step, on the kernels by default.
@@ -735,14 +782,25 @@ class L1Step(WeightRules):
         select: Callable[[Any], bool] | None = None,
     ) -> None:
         check("L1Step", {"strength": strength, "rule": rule, "select": select}, _TABLE)
-        super().__init__(_rule(make_term("l1", strength=strength, rule=rule)), select=select)
+        term = make_term("l1", strength=strength, rule=rule)
+        super().__init__(_rule(term), select=select)
         self.strength = strength
         self.rule = rule
+        self.spec = str(term)
+
+    def get_config(self) -> dict[str, Any]:
+        self._check_serializable()
+        return {"strength": self.strength, "rule": self.rule}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> L1Step:
+        return cls(**config)
 
     def __repr__(self) -> str:
         return f"L1Step({self.strength!r}, rule={self.rule!r})"
 
 
+@keras.saving.register_keras_serializable(package="weightlab")
 class DecoupledDecay(WeightRules):
     """:class:`WeightRules` with one :func:`decoupled_decay`: ``w ← w − lr·rate·w_prev``
     after every optimizer step, on the kernels by default.
@@ -775,6 +833,15 @@ class DecoupledDecay(WeightRules):
         super().__init__(_rule(term), select=select)
         self.rate = rate
         self.lr_scaled = lr_scaled
+        self.spec = str(term)
+
+    def get_config(self) -> dict[str, Any]:
+        self._check_serializable()
+        return {"rate": self.rate, "lr_scaled": self.lr_scaled}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> DecoupledDecay:
+        return cls(**config)
 
     def __repr__(self) -> str:
         return f"DecoupledDecay({self.rate!r}, lr_scaled={self.lr_scaled!r})"

@@ -24,6 +24,12 @@ The model: ``Linear → tanh → Linear → ...`` with weights in torch's layout
 ``[out, in]``, ``"0.bias"`` ``[out]``, ``"1.weight"``, ...), and a mean-squared-error or
 cross-entropy loss averaged over the batch.
 
+Keras trains on the backend it runs on in this process (:func:`current_keras_backend`: torch
+unless ``KERAS_BACKEND`` or an earlier ``import keras`` chose another).  Keras picks its
+backend once per process, so ``trajectory(..., keras_backend="tensorflow")`` in a process
+whose Keras runs on another backend trains in a child process with ``KERAS_BACKEND`` set
+(``python -m weightlab.interop.trajectory``) and returns its weights.
+
 Example:
     >>> problem = make_problem((3, 2), steps=2)
     >>> path = trajectory("torch:SGD(lr=0.1, weight_decay=0.02)", problem)
@@ -34,9 +40,14 @@ Example:
 from __future__ import annotations
 
 import functools
+import importlib.util
 import itertools
 import math
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -46,10 +57,26 @@ import numpy as np
 import torch
 from torch import nn
 
-from weightlab._optional import require
-from weightlab._validate import POSITIVE, Interval, OneOf, Satisfies, check, fail
+from weightlab._optional import MissingExtraError, pip_command, require
+from weightlab._validate import (
+    OPTIONAL,
+    POSITIVE,
+    Constraint,
+    Interval,
+    OneOf,
+    Satisfies,
+    check,
+    fail,
+)
 from weightlab.init.schemes import REGISTRY
-from weightlab.interop.translate import LR, TRUNC_STD, Call, decouples, parse_setting
+from weightlab.interop.translate import (
+    KERAS_BACKENDS,
+    LR,
+    TRUNC_STD,
+    Call,
+    decouples,
+    parse_setting,
+)
 from weightlab.regularize import (
     TORCH,
     Dropout,
@@ -65,20 +92,107 @@ from weightlab.regularize import (
 )
 
 __all__ = [
+    "DEFAULT_KERAS_BACKEND",
+    "KERAS_BACKENDS",
     "LOSSES",
     "Batch",
     "Problem",
     "Weights",
     "apply_dropout",
+    "check_keras_backend",
+    "current_keras_backend",
     "draw_init",
     "make_problem",
     "max_difference",
+    "prepare_keras",
     "trajectory",
 ]
 
 Weights = dict[str, np.ndarray]
 Batch = tuple[np.ndarray, np.ndarray]
 LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
+
+DEFAULT_KERAS_BACKEND = "torch"
+"""weightlab's choice where nothing else chose one: torch is its own dependency."""
+_BACKEND_INSTALL = {
+    "tensorflow": "pip install tensorflow",
+    "jax": "pip install jax",
+    "torch": "pip install torch",
+}
+
+
+def _importable(package: str) -> bool:
+    if package in sys.modules:
+        return sys.modules[package] is not None  # None: deliberately hidden
+    return importlib.util.find_spec(package) is not None
+
+
+def check_keras_backend(backend: object, owner: str, param: str = "keras_backend") -> str:
+    """``backend`` if it is a Keras backend weightlab trains on and its package is
+    installed; otherwise one clear error, before anything imports Keras.
+
+    Raises:
+        ValueError: not one of :data:`KERAS_BACKENDS`.
+        weightlab._optional.MissingExtraError: the backend's package is not installed
+            (the message says what to install).
+
+    Example:
+        >>> check_keras_backend("torch", "figure")
+        'torch'
+        >>> check_keras_backend("theano", "figure")
+        Traceback (most recent call last):
+        ...
+        weightlab._validate.ParameterError: The 'keras_backend' parameter of figure must be \
+one of 'tensorflow', 'jax', 'torch'. Got 'theano'.
+    """
+    check(owner, {param: backend}, {param: OneOf(KERAS_BACKENDS)})
+    name = str(backend)
+    if not _importable(name):
+        raise MissingExtraError(
+            f"Keras' {name} backend needs the package {name!r}, which is not installed. "
+            f"Install it with: {_BACKEND_INSTALL[name]}"
+        )
+    return name
+
+
+def prepare_keras(backend: str | None, owner: str) -> str:
+    """Check, before any training, that Keras can train on ``backend`` (None: this
+    process's, :func:`current_keras_backend`); return the backend it will train on.
+
+    Keras is imported here only where it will train in this process; for another
+    backend (a child process trains) only its installation is checked.
+
+    Raises:
+        ValueError: an unknown backend, or a ``KERAS_BACKEND`` weightlab cannot train on.
+        weightlab._optional.MissingExtraError: Keras or the backend's package is missing.
+    """
+    if backend is not None:
+        check_keras_backend(backend, owner)
+    if backend is None or backend == current_keras_backend():
+        _keras_module()
+        return current_keras_backend()
+    if not _importable("keras"):
+        raise MissingExtraError(
+            "Keras trajectories need the optional package 'keras', which is not installed. "
+            f"Install it with: {pip_command('keras')}"
+        )
+    return backend
+
+
+def current_keras_backend() -> str:
+    """The backend Keras runs on in this process: Keras' own once it is imported, else
+    ``KERAS_BACKEND``, else torch (weightlab's default, which importing
+    :mod:`weightlab.keras` sets).
+
+    Example:
+        >>> current_keras_backend() in KERAS_BACKENDS
+        True
+    """
+    module = sys.modules.get("keras")
+    backend = getattr(module, "backend", None)
+    if backend is not None and hasattr(backend, "backend"):
+        return str(backend.backend())
+    return os.environ.get("KERAS_BACKEND") or DEFAULT_KERAS_BACKEND
 
 
 @dataclass(frozen=True)
@@ -160,7 +274,9 @@ def make_problem(
     return Problem(init, tuple(batches), loss)
 
 
-def trajectory(setting: str, problem: Problem, *, lr: float = 0.1) -> list[Weights]:
+def trajectory(
+    setting: str, problem: Problem, *, lr: float = 0.1, keras_backend: str | None = None
+) -> list[Weights]:
     """Train ``problem`` with ``setting`` in its framework; weights before and after each
     step (``len(problem.batches) + 1`` entries, torch layout).
 
@@ -171,17 +287,69 @@ def trajectory(setting: str, problem: Problem, *, lr: float = 0.1) -> list[Weigh
             plain SGD is used (torch's for weightlab).
         problem: start, batches and loss (:func:`make_problem`).
         lr: the learning rate where the setting gives none (or writes ``lr=lr``).
+        keras_backend: for a Keras setting, the backend to train on (one of
+            :data:`KERAS_BACKENDS`); None: this process's (:func:`current_keras_backend`).  A
+            backend other than this process's trains in a child process.
 
     Raises:
-        ValueError: a setting that is not an optimizer or penalty, or a bad ``lr``.
-        weightlab._optional.MissingExtraError: Keras or MLX is not installed.
+        ValueError: a setting that is not an optimizer or penalty, a bad ``lr`` or an
+            unknown backend.
+        weightlab._optional.MissingExtraError: Keras, MLX or the backend's package is not
+            installed.
     """
-    check("trajectory", {"lr": lr}, {"lr": POSITIVE})
+    check("trajectory", {"lr": lr, "keras_backend": keras_backend}, _TRAJECTORY_TABLE)
     calls = parse_setting(setting, "trajectory", "setting")
     if any(c.component.kind in ("init", "dropout") for c in calls):
         expected = "an optimizer, penalty or decay setting (not an initializer or dropout)"
         raise fail("trajectory", "setting", expected, setting)
+    if calls[0].framework == "keras" and keras_backend is not None:
+        check_keras_backend(keras_backend, "trajectory")
+        if keras_backend != current_keras_backend():
+            return _child_trajectory(setting, problem, lr, keras_backend)
     return _TRAINERS[calls[0].framework](calls, problem, lr)
+
+
+_TRAJECTORY_TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
+    "lr": POSITIVE,
+    "keras_backend": (OneOf(KERAS_BACKENDS), OPTIONAL),
+}
+
+
+def _child_trajectory(setting: str, problem: Problem, lr: float, backend: str) -> list[Weights]:
+    """:func:`trajectory` in a new process whose Keras runs on ``backend``."""
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up log lines
+    with tempfile.TemporaryDirectory(prefix="weightlab-keras-") as folder:
+        job, result = os.path.join(folder, "job.pkl"), os.path.join(folder, "result.pkl")
+        with open(job, "wb") as file:
+            pickle.dump((setting, problem, lr), file)
+        done = subprocess.run(
+            [sys.executable, "-m", "weightlab.interop.trajectory", job, result],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0 or not os.path.exists(result):
+            last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+            raise RuntimeError(f"Training on Keras' {backend} backend failed: {last}")
+        with open(result, "rb") as file:
+            status, value = pickle.load(file)  # written by _child_main below, not user data
+    if status == "error":
+        raise value
+    return cast(list[Weights], value)
+
+
+def _child_main(job: str, result: str) -> None:
+    """Run one pickled :func:`trajectory` job and pickle its weights or its error."""
+    with open(job, "rb") as file:
+        setting, problem, lr = pickle.load(file)
+    try:
+        outcome: tuple[str, object] = ("ok", trajectory(setting, problem, lr=lr))
+    except (ValueError, TypeError, ImportError) as error:
+        outcome = ("error", error)
+    with open(result, "wb") as file:
+        pickle.dump(outcome, file)
 
 
 def max_difference(
@@ -338,8 +506,10 @@ def _torch_loss(loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tenso
 
 
 def _keras_module() -> ModuleType:
-    # weightlab runs on torch, so Keras does too unless the user chose a backend.
-    os.environ.setdefault("KERAS_BACKEND", "torch")
+    if "keras" not in sys.modules:
+        # weightlab runs on torch, so Keras does too unless the user chose a backend.
+        os.environ.setdefault("KERAS_BACKEND", DEFAULT_KERAS_BACKEND)
+        check_keras_backend(os.environ["KERAS_BACKEND"], "trajectory", "KERAS_BACKEND")
     return require("keras", "keras", "Keras trajectories")
 
 
@@ -433,8 +603,12 @@ def _keras(calls: Sequence[Call], problem: Problem, lr: float) -> list[Weights]:
     loss: Any = "mse"
     if problem.loss == "cross_entropy":
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
     uncorrected = any(c.name == "no_bias_correction" for c in calls)
+    # Each backend's default, as fit runs it: a tf.function (TensorFlow), jax.jit (JAX),
+    # eager (torch).  The per-step weight_decay below is a Python number, which a traced
+    # step keeps at the value it was traced with, so that recipe runs eagerly.
+    eager = uncorrected and bool(base_wd)
+    model.compile(optimizer=optimizer, loss=loss, jit_compile="auto", run_eagerly=eager)
     callback = _keras_rules(model, calls)
 
     def weights() -> Weights:
@@ -698,3 +872,7 @@ def _mlx_variance_scaling(
         bound = math.sqrt(3.0) * std
         return np.array(mx.random.uniform(-bound, bound, shape))
     return np.array(std * mx.random.normal(shape))
+
+
+if __name__ == "__main__":  # the child process of trajectory(..., keras_backend=...)
+    _child_main(*sys.argv[1:3])

@@ -12,6 +12,10 @@ source framework against the tolerance each translation states.
 
 The model: 4 inputs, 5 tanh hidden units and 3 outputs, trained on mean squared error.
 
+Keras trains on one of its backends (``keras_backend``: tensorflow, jax or torch; by default
+the one this process's Keras runs on, torch unless ``KERAS_BACKEND`` says otherwise).  The
+figure, its caption and the numbers name it: "Keras (tensorflow)".
+
 Example:
     >>> data = agreement_data("torch:SGD(lr=0.1, weight_decay=0.02)", ("torch", "mlx"), steps=3)
     >>> data.source, data.others, len(data.trajectories["mlx"])
@@ -23,7 +27,6 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +36,26 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from weightlab._optional import require
-from weightlab._validate import POSITIVE, Described, Instance, Interval, Satisfies, check, fail
-from weightlab.interop.trajectory import Weights, make_problem, max_difference, trajectory
+from weightlab._validate import (
+    OPTIONAL,
+    POSITIVE,
+    Constraint,
+    Described,
+    Instance,
+    Interval,
+    OneOf,
+    Satisfies,
+    check,
+    fail,
+)
+from weightlab.interop.trajectory import (
+    KERAS_BACKENDS,
+    Weights,
+    make_problem,
+    max_difference,
+    prepare_keras,
+    trajectory,
+)
 from weightlab.interop.translate import parse_setting, translate
 
 __all__ = [
@@ -119,6 +140,8 @@ class AgreementData:
         steps: training steps.
         seed: seed of the initial weights and the batches.
         lr: learning rate used where a setting names none.
+        keras_backend: the backend Keras trained on (tensorflow, jax or torch); None
+            where Keras did not train.
     """
 
     setting: str
@@ -132,6 +155,13 @@ class AgreementData:
     steps: int
     seed: int = 0
     lr: float = 0.1
+    keras_backend: str | None = None
+
+    def name(self, framework: str) -> str:
+        """The framework as the figure and caption write it: ``"Keras (tensorflow)"``."""
+        if framework == "keras" and self.keras_backend is not None:
+            return f"{NAMES[framework]} ({self.keras_backend})"
+        return NAMES[framework]
 
     @property
     def others(self) -> tuple[str, ...]:
@@ -164,6 +194,7 @@ class AgreementData:
             "steps": self.steps,
             "seed": self.seed,
             "lr": self.lr,
+            "keras_backend": self.keras_backend,
             "frameworks": {
                 f: {
                     "setting": self.settings[f],
@@ -191,7 +222,7 @@ def _framework_list(value: object) -> bool:
     )
 
 
-_DATA_TABLE = {
+_DATA_TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
     "setting": Instance((str,), "a str"),
     "frameworks": Satisfies(
         _framework_list,
@@ -201,6 +232,7 @@ _DATA_TABLE = {
     "steps": Interval(1, math.inf, "left", integer=True),
     "seed": Interval(0, math.inf, "left", integer=True),
     "lr": POSITIVE,
+    "keras_backend": (OneOf(KERAS_BACKENDS), OPTIONAL),
 }
 
 
@@ -211,6 +243,7 @@ def agreement_data(
     steps: int = 20,
     seed: int = 0,
     lr: float = 0.1,
+    keras_backend: str | None = None,
 ) -> AgreementData:
     """Train one setting in its own framework and, translated, in the others.
 
@@ -225,22 +258,30 @@ def agreement_data(
         steps: training steps (one batch of 8 each).
         seed: seed of the initial weights and the batches.
         lr: the learning rate where the setting names none (a penalty alone).
+        keras_backend: the Keras backend to train on: ``"tensorflow"``, ``"jax"`` or
+            ``"torch"``; None: the one this process's Keras runs on (torch unless
+            ``KERAS_BACKEND`` says otherwise).  Another backend than this process's
+            trains in a child process (Keras picks its backend once per process).
 
     Raises:
         ValueError: a bad setting (an initializer or dropout included), an unknown
-            framework, or steps, seed or lr out of range.
-        weightlab._optional.MissingExtraError: Keras or MLX is asked for and not
-            installed; the message names the extra to install.
+            framework or Keras backend, or steps, seed or lr out of range.
+        weightlab._optional.MissingExtraError: Keras, MLX or the Keras backend's package
+            is asked for and not installed; the message says what to install.
     """
     values = {"setting": setting, "frameworks": frameworks, "steps": steps, "seed": seed, "lr": lr}
-    check("agreement_data", values, _DATA_TABLE)
+    check("agreement_data", {**values, "keras_backend": keras_backend}, _DATA_TABLE)
     source = _source_framework(setting)
     trained = (source, *(f for f in frameworks if f != source))
     if len(trained) < 2:
         expected = f"at least one framework besides the setting's own ({source!r})"
         raise fail("agreement_data", "frameworks", expected, tuple(frameworks))
+    used = None
     for framework in trained:
-        _require(framework)
+        if framework == "keras":
+            used = prepare_keras(keras_backend, "agreement_data")
+        elif framework == "mlx":
+            require("mlx.core", "mlx", "MLX trajectories")
     settings = {source: setting.strip()}
     exact: dict[str, bool] = {}
     tolerance: dict[str, float] = {}
@@ -250,7 +291,9 @@ def agreement_data(
         exact[framework] = translation.exact
         tolerance[framework] = translation.tolerance
     problem = make_problem(SIZES, steps=steps, seed=seed)
-    paths = {f: trajectory(settings[f], problem, lr=lr) for f in trained}
+    paths = {
+        f: trajectory(settings[f], problem, lr=lr, keras_backend=keras_backend) for f in trained
+    }
     differences = {f: _differences(paths[source], paths[f]) for f in trained[1:]}
     return AgreementData(
         setting=setting.strip(),
@@ -264,6 +307,7 @@ def agreement_data(
         steps=steps,
         seed=seed,
         lr=lr,
+        keras_backend=used,
     )
 
 
@@ -278,15 +322,6 @@ def _source_framework(setting: str) -> str:
         names = ", ".join(AGREEMENT_SOURCES[:-1]) + f" or {AGREEMENT_SOURCES[-1]}"
         raise fail("agreement_data", "setting", f"a {names} setting", setting)
     return framework
-
-
-def _require(framework: str) -> None:
-    """Fail before any training when an optional framework is missing."""
-    if framework == "keras":
-        os.environ.setdefault("KERAS_BACKEND", "torch")  # weightlab runs on torch
-        require("keras", "keras", "Keras trajectories")
-    elif framework == "mlx":
-        require("mlx.core", "mlx", "MLX trajectories")
 
 
 def _differences(reference: Sequence[Weights], other: Sequence[Weights]) -> np.ndarray:
@@ -397,7 +432,7 @@ def _draw_weight(ax: Any, data: AgreementData, weight: WeightIndex, color: str) 
             steps,
             data.series(framework, weight),
             color=color,
-            label=NAMES[framework],
+            label=data.name(framework),
             gid="weight",
             **_STYLES[framework],
         )
@@ -408,11 +443,11 @@ def _draw_weight(ax: Any, data: AgreementData, weight: WeightIndex, color: str) 
 
 def _draw_differences(ax: Any, data: AgreementData) -> None:
     steps = np.arange(data.steps + 1)
-    source = NAMES[data.source]
+    source = data.name(data.source)
     for framework in data.others:
         diff = data.differences[framework]
         drawn = np.where(diff > 0, diff, np.nan)  # a log axis cannot show 0
-        label = f"{NAMES[framework]} vs {source}"
+        label = f"{data.name(framework)} vs {source}"
         if not np.any(diff > 0):
             label += ": 0 at every step (identical, not drawn)"
         style = {**_STYLES[framework], "markevery": None}
@@ -434,7 +469,7 @@ def _tolerances(data: AgreementData) -> dict[float, str]:
     """Each distinct stated tolerance and the frameworks it is stated for."""
     out: dict[float, list[str]] = {}
     for framework in data.others:
-        out.setdefault(data.tolerance[framework], []).append(NAMES[framework])
+        out.setdefault(data.tolerance[framework], []).append(data.name(framework))
     return {tol: ", ".join(names) for tol, names in out.items()}
 
 
@@ -449,9 +484,9 @@ def _limits(data: AgreementData) -> tuple[float, float]:
 
 
 def _title(data: AgreementData) -> str:
-    names = _join([NAMES[f] for f in data.frameworks])
+    names = _join([data.name(f) for f in data.frameworks])
     lines = [f"{data.setting} in {names}: same start, same batches, {data.steps} steps"]
-    lines += [f"{NAMES[f]}: {data.settings[f]}" for f in data.others]
+    lines += [f"{data.name(f)}: {data.settings[f]}" for f in data.others]
     return "\n".join(lines)
 
 
@@ -474,7 +509,7 @@ def _difference_text(data: AgreementData, framework: str) -> str:
     value = data.max_difference[framework]
     step = data.worst_step(framework)
     where = "identical at every step" if value == 0 else f"first reached at step {step}"
-    return f"{_number(value)} ({NAMES[framework]}, {where})"
+    return f"{_number(value)} ({data.name(framework)}, {where})"
 
 
 def _tolerance_text(data: AgreementData) -> str:
@@ -485,12 +520,12 @@ def _tolerance_text(data: AgreementData) -> str:
         if len(tolerances) == 1:
             promise = "the translation promises" if len(within) == 1 else "the translations promise"
             return f"within the {next(iter(tolerances)):g} {promise}"
-        stated = _join([f"{data.tolerance[f]:g} for {NAMES[f]}" for f in within])
+        stated = _join([f"{data.tolerance[f]:g} for {data.name(f)}" for f in within])
         return f"within the stated tolerances ({stated})"
-    parts = [f"beyond the {data.tolerance[f]:g} stated for {NAMES[f]}" for f in beyond]
+    parts = [f"beyond the {data.tolerance[f]:g} stated for {data.name(f)}" for f in beyond]
     if within:
         stays = "stays within its own" if len(within) == 1 else "stay within theirs"
-        parts.append(f"while {_join([NAMES[f] for f in within])} {stays}")
+        parts.append(f"while {_join([data.name(f) for f in within])} {stays}")
     return ", ".join(parts)
 
 
@@ -504,14 +539,16 @@ def agreement_caption(data: AgreementData) -> str:
         True
     """
     _check_data("agreement_caption", data)
-    others = _join([NAMES[f] for f in data.others])
+    others = _join([data.name(f) for f in data.others])
     differences = _join([_difference_text(data, f) for f in data.others])
     text = (
         f"{data.setting} translated to {others} and trained from the same start on the same "
-        f"batches: the largest weight difference from {NAMES[data.source]} over "
+        f"batches: the largest weight difference from {data.name(data.source)} over "
         f"{data.steps} steps is {differences}, {_tolerance_text(data)}."
     )
-    inexact = [NAMES[f] for f in data.others if not data.exact[f]]
+    if data.keras_backend is not None:
+        text += f" Keras ran on its {data.keras_backend} backend."
+    inexact = [data.name(f) for f in data.others if not data.exact[f]]
     if inexact:
         which = "translation" if len(inexact) == 1 else "translations"
         verb = "is" if len(inexact) == 1 else "are"

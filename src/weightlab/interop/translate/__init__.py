@@ -70,6 +70,7 @@ Example:
     "torch:SGD(lr=lr, weight_decay=0.02, on='kernels')"
 """
 
+from weightlab.interop.translate.backends import KERAS_BACKENDS
 from weightlab.interop.translate.components import COMPONENTS, Call, Component
 from weightlab.interop.translate.meanings import (
     EPS_TOLERANCE,
@@ -96,6 +97,7 @@ __all__ = [
     "EXACT_TOLERANCE",
     "FLOAT32_POWER_TOLERANCE",
     "FRAMEWORKS",
+    "KERAS_BACKENDS",
     "LR",
     "OPTIMIZER_FAMILIES",
     "TRUNC_STD",

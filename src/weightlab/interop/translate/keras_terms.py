@@ -64,9 +64,13 @@ def _keras_uncorrected(call: Call, calls: Sequence[Call]) -> list[str]:
     opt = _optimizer_of(calls)
     b1, b2 = _show(opt.arg("beta_1")), _show(opt.arg("beta_2"))
     assign = f"optimizer.learning_rate = {_show(opt.arg('learning_rate'))} * c"
+    eager = []
     if opt.arg("weight_decay"):
         assign += f"; optimizer.weight_decay = {_show(opt.arg('weight_decay'))} / c"
+        # A traced step (tensorflow, jitted jax) would keep the first weight_decay.
+        eager = ["model.compile(optimizer=optimizer, loss=loss, run_eagerly=True)"]
     return [
+        *eager,
         "# before training step t = 1, 2, ... (undo Adam's bias correction):",
         f"c = (1 - {b1} ** t) / math.sqrt(1 - {b2} ** t)",
         assign,

@@ -157,7 +157,8 @@ def _init_caveats(
         r.caveats.append(
             "On the torch backend Keras draws a truncated normal by taking the first of four "
             "standard-normal draws inside (−2, 2) and keeps the first draw when none is, so "
-            "about 4·10⁻⁶ of the values (0.0455⁴) lie beyond ±2σ′; other backends cut exactly."
+            "about 4·10⁻⁶ of the values (0.0455⁴) lie beyond ±2σ′; the tensorflow and jax "
+            "backends cut exactly."
         )
     if m.bias is not None:
         tgt = target[0]

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from weightlab._validate import fail
+from weightlab.interop.translate.backends import keras_backend_notes, traced_decay_caveat
 from weightlab.interop.translate.components import Call
 from weightlab.interop.translate.meanings import (
     FRAMEWORKS,
@@ -58,6 +59,12 @@ class Translation:
             (``parse_setting``), and that :mod:`weightlab.interop.trajectory` trains.
         alternatives: other ways to write it in the target framework.
         meaning: the canonical meaning both sides share.
+        keras_backends: where Keras is on either side, the Keras backends the mapping is
+            checked on (:data:`~weightlab.interop.translate.KERAS_BACKENDS`); else empty.
+        checked: where Keras is on either side, one sentence: the backends and what was
+            checked on each; else empty.
+        backend_notes: what differs between Keras' backends for this setting, as
+            measured (see :mod:`weightlab.interop.translate.backends`).
     """
 
     source: str
@@ -71,6 +78,9 @@ class Translation:
     target_setting: str
     alternatives: list[str]
     meaning: Meaning
+    keras_backends: list[str]
+    checked: str
+    backend_notes: list[str]
 
     def to_json(self) -> dict[str, Any]:
         """Plain types only, for ``--json``."""
@@ -126,6 +136,8 @@ def translate(setting: str, to: str) -> Translation:
             target_calls = _PLANS[framework](meaning, chosen, r)
             _eps_caveat(meaning, framework, chosen, r)
         _float32_caveat([*calls, *target_calls], r)
+        traced = traced_decay_caveat([*calls, *target_calls])
+        r.caveats += [traced] if traced else []
         formula = _update_formula(meaning, calls, target_calls)
         explanation = _update_explanation(meaning, calls, target_calls, r)
     elif isinstance(meaning, InitMeaning):
@@ -146,6 +158,7 @@ def translate(setting: str, to: str) -> Translation:
         formula, explanation = _DROPOUT_TEXT[meaning.mode]
     lines = [line for c in target_calls for line in c.component.code(c, target_calls)] + r.extra
     prefix = target_calls[0].framework
+    backends, checked, backend_notes = keras_backend_notes([*calls, *target_calls], meaning)
     return Translation(
         source=source,
         target=framework,
@@ -158,6 +171,9 @@ def translate(setting: str, to: str) -> Translation:
         target_setting=f"{prefix}:" + " + ".join(c.spec(False) for c in target_calls),
         alternatives=r.alternatives,
         meaning=meaning,
+        keras_backends=backends,
+        checked=checked,
+        backend_notes=backend_notes,
     )
 
 
