@@ -45,6 +45,17 @@ def test_lists_expand_to_a_grid_with_stable_hashes() -> None:
     assert {r.hash() for r in expand(load_spec(same))} == {r.hash() for r in runs}
 
 
+def test_effective_lr_round_trips_and_keeps_run_ids_when_off() -> None:
+    plain = expand(load_spec(BASE))
+    off = expand(load_spec(_with(lambda s: s.update(train={"effective_lr": False}))))
+    on = expand(load_spec(_with(lambda s: s.update(train={"effective_lr": True}))))
+    assert [r.hash() for r in off] == [r.hash() for r in plain]
+    assert all("effective_lr" not in r.train for r in off)
+    assert all(r.train["effective_lr"] is True for r in on)
+    assert not {r.hash() for r in on} & {r.hash() for r in plain}
+    assert [type(r).from_dict(r.to_dict()).train for r in on] == [r.train for r in on]
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_every_example_spec_is_valid(path: Path) -> None:
     spec = load_spec(path)
@@ -122,6 +133,10 @@ def test_there_is_an_example_per_story() -> None:
         (
             lambda s: s.update(optimizer={"name": "adam", "lr": -1.0}),
             r"The spec field 'optimizer.lr' must be a positive finite float",
+        ),
+        (
+            lambda s: s.update(train={"effective_lr": "yes please"}),
+            r"The spec field 'train.effective_lr' should be a valid boolean.*Got 'yes please'\.",
         ),
     ],
 )

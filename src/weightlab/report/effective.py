@@ -13,11 +13,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from weightlab.histogram import Histogram
+from weightlab.train.effective import STEP_KIND
 
 __all__ = ["STEP_KIND", "effective_caption", "effective_lr_figure"]
-
-STEP_KIND = "adam_log_step"
-"""The stored histogram kind of log10 Adam step sizes."""
 
 Curve = tuple[Sequence[int], Sequence[float]]
 

@@ -125,6 +125,9 @@ class TrainSpec(_Strict):
     # "bootstrap": each run trains on a resample (with replacement) of the training split
     # drawn with its seed, so that seeds vary the data too (coefficient spread stories).
     resample: Literal["none", "bootstrap"] = "none"
+    # Record effective learning rates (weightlab.train.effective): each layer's relative
+    # update size at every evaluation and Adam's per-weight step sizes.
+    effective_lr: bool = False
 
     @model_validator(mode="after")
     def _within(self) -> TrainSpec:
@@ -335,8 +338,9 @@ def expand(spec: SweepSpec) -> list[RunConfig]:
     model = spec.model.model_dump()
     optimizer = spec.optimizer.model_dump()
     train = spec.train.model_dump()
-    if train["resample"] == "none":  # the default leaves the runs' identities as they were
-        del train["resample"]
+    for key in ("resample", "effective_lr"):  # defaults leave the runs' identities as they were
+        if train[key] == TrainSpec.model_fields[key].default:
+            del train[key]
     dataset = {"name": spec.dataset.name, **spec.dataset.params()}
     runs = []
     grid = itertools.product(

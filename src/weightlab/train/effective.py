@@ -14,6 +14,10 @@ step sizes Adam applies.
   (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization", §2).
   ``adam_decay_spread`` is the ratio of the 90th to the 10th percentile of the step
   sizes: how unevenly Adam + L2 decays the weights (1 for decoupled decay).
+
+A run with ``train.effective_lr: true`` records these (:func:`weightlab.train.train_run`):
+the update ratios at every evaluation, a histogram of ``log10`` of the step sizes (kind
+:data:`STEP_KIND`, layer ``*``) at the histogram steps, and the summary at the end.
 """
 
 from __future__ import annotations
@@ -23,9 +27,19 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["adam_step_sizes", "step_size_summary", "update_ratios"]
+from weightlab.histogram import Histogram, histogram
+
+__all__ = [
+    "STEP_KIND",
+    "adam_step_sizes",
+    "log_step_histogram",
+    "step_size_summary",
+    "update_ratios",
+]
 
 QUANTILE_LIMIT = 1 << 24
+STEP_KIND = "adam_log_step"
+"""The stored histogram kind of log10 Adam step sizes."""
 
 
 @torch.no_grad()
@@ -86,3 +100,17 @@ def step_size_summary(sizes: Tensor) -> dict[str, float]:
     levels = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
     low, median, high = torch.quantile(sizes.double(), levels)
     return {"adam_step_median": float(median), "adam_decay_spread": float(high / low)}
+
+
+def log_step_histogram(sizes: Tensor, bins: int = 60) -> Histogram | None:
+    """The histogram of ``log10`` of Adam step sizes over their own range (None for no
+    step sizes: before Adam's first step, or another optimizer).
+
+    Example:
+        >>> h = log_step_histogram(torch.tensor([1e-3, 1e-2, 1e-1]), bins=2)
+        >>> h.low, h.high, h.counts
+        (-3.0, -1.0, (1, 2))
+    """
+    if sizes.numel() == 0:
+        return None
+    return histogram(torch.log10(sizes), bins)

@@ -6,6 +6,8 @@ or MSE (regression), the penalty kept apart from the data loss, the generalizati
 (validation minus training loss), per-layer weight norms and sparsity (fraction exactly
 zero and below 1e-3).  At the start, the end and chosen steps: per-layer weight
 histograms, and activation and gradient statistics from :mod:`weightlab.diagnose`.
+With ``train.effective_lr``: each layer's relative update size of the step before each
+evaluation and Adam's per-weight step sizes (:mod:`weightlab.train.effective`).
 A NaN or infinite loss marks the run diverged at that step instead of raising.
 """
 
@@ -28,6 +30,13 @@ from weightlab.init import init_module, resolve
 from weightlab.models import build_model
 from weightlab.regularize import parse_regularization
 from weightlab.train.config import RunConfig
+from weightlab.train.effective import (
+    STEP_KIND,
+    adam_step_sizes,
+    log_step_histogram,
+    step_size_summary,
+    update_ratios,
+)
 from weightlab.train.probes import probe_metrics
 from weightlab.train.trainer import Batches, Trainer
 
@@ -104,6 +113,21 @@ def diagnose_step(
         if r.post_hist.counts
     ]
     return {"layers": layers}, hists
+
+
+def step_ratios(trainer: Trainer, before: Sequence[torch.Tensor] | None) -> dict[str, float]:
+    """``update_ratio/{layer}`` of the selected weights, from ``before`` (a copy taken
+    before the last step) to now; empty without a copy (step 0)."""
+    if before is None:
+        return {}
+    return update_ratios([name for name, _ in trainer.selected], before, trainer.weights)
+
+
+def step_size_histograms(step: int, trainer: Trainer) -> list[HistogramRow]:
+    """The histogram of log10 of Adam's step sizes over every selected weight (layer
+    ``*``); none before Adam's first step or for another optimizer."""
+    hist = log_step_histogram(adam_step_sizes(trainer.optimizer, trainer.weights), WEIGHT_BINS)
+    return [] if hist is None else [HistogramRow.of(step, STEP_KIND, "*", hist)]
 
 
 def selection_metrics(data: Dataset, model: nn.Module) -> dict[str, float]:
@@ -205,16 +229,25 @@ def train_run(
     out = RunOutput(status="done", timings=timings)
     hist_steps = {0, steps, *(int(s) for s in config.train["histogram_steps"])}
     eval_every = int(config.train["eval_every"])
+    effective = bool(config.train.get("effective_lr", False))
+    before: list[torch.Tensor] | None = None  # the weights before the last step (effective_lr)
     timings["init"] = time.perf_counter() - start_time
+
+    def evaluates(step: int) -> bool:
+        return step % eval_every == 0 or step == steps or step in hist_steps
 
     def record(step: int) -> dict[str, float]:
         clock = time.perf_counter()
         row = trainer.metrics(train, val)
+        if effective:
+            row.update(step_ratios(trainer, before))
         out.metrics += [(step, k, v) for k, v in row.items()]
         timings["eval"] += time.perf_counter() - clock
         clock = time.perf_counter()
         if step in hist_steps:
             out.histograms += weight_histograms(step, trainer.selected)
+            if effective:
+                out.histograms += step_size_histograms(step, trainer)
         if step in (0, steps) and config.train["diagnose"]:
             summary, hists = diagnose_step(model, val[0][:256], step, config.seed)
             out.diagnostics.append((step, summary))
@@ -233,16 +266,20 @@ def train_run(
         if should_stop is not None and should_stop():
             raise KeyboardInterrupt
         idx = batches.next().to(device)
+        if effective and evaluates(step):
+            before = [w.detach().clone() for w in trainer.weights]
         if not trainer.train_step(train[0][idx], train[1][idx]):
             out.status, out.diverged_step = "diverged", trainer.diverged_step
             break
-        if step % eval_every == 0 or step == steps or step in hist_steps:
+        if evaluates(step):
             timings["train"] += time.perf_counter() - clock
             last = record(step)
             clock = time.perf_counter()
     timings["train"] += time.perf_counter() - clock
     clock = time.perf_counter()
     finalize(out, last, data, model, trainer.diverged_step or trainer.step, config)
+    if effective:
+        out.final.update(step_size_summary(adam_step_sizes(trainer.optimizer, trainer.weights)))
     timings["probes"] = time.perf_counter() - clock
     out.seconds = time.perf_counter() - start_time
     return out

@@ -89,13 +89,16 @@ def stack_problem(config: RunConfig) -> str | None:
     Only networks of Linear layers and elementwise activations stack: a CNN or a user's
     module (which may hold BatchNorm running statistics or anything else) trains
     sequentially, and so does a run with a regularization term whose registry entry says
-    it cannot (:attr:`weightlab.regularize.TermEntry.stack_problem`).
+    it cannot (:attr:`weightlab.regularize.TermEntry.stack_problem`), one that trains on
+    its own resample, and one that records effective learning rates.
     """
     arch = config.model["arch"]
     if arch not in STACKABLE_ARCHS:
         return f"arch {arch!r} is not one of {', '.join(STACKABLE_ARCHS)}"
     if config.train.get("resample", "none") != "none":
         return "each run trains on its own resample of the training data"
+    if config.train.get("effective_lr", False):
+        return "effective_lr is recorded by the sequential engine"
     return parse_regularization(config.regularization).stack_problem()
 
 
