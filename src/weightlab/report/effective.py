@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from weightlab.histogram import Histogram
+from weightlab.regularize import parse_regularization
 from weightlab.train.effective import STEP_KIND
 
 __all__ = ["STEP_KIND", "effective_caption", "effective_lr_figure"]
@@ -65,7 +66,7 @@ def effective_caption(spreads: Mapping[str, float], finals: Mapping[str, float])
         >>> text = effective_caption({"l2(0.01)": 31.6}, {"l2(0.01)": 0.0021, "none": 0.003})
         >>> text.split(". ")[0]
         'Final ‖ΔW‖/‖W‖ of one step: l2(0.01) 0.0021; none 0.003'
-        >>> "steps 31.6 times less than those with the largest" in text
+        >>> "l2(0.01)'s penalty pulls the weights with the smallest steps 31.6 times" in text
         True
     """
     text = (
@@ -75,14 +76,40 @@ def effective_caption(spreads: Mapping[str, float], finals: Mapping[str, float])
     )
     finite = {k: v for k, v in spreads.items() if math.isfinite(v)}
     if finite:
-        widest = max(finite, key=lambda k: finite[k])
         text += (
             " Adam step sizes, 90th over 10th percentile: "
             + "; ".join(f"{k} {v:.3g}" for k, v in finite.items())
-            + f" — an L2 penalty inside Adam pulls the weights with the smallest steps "
-            f"{finite[widest]:.3g} times less than those with the largest; decoupled decay "
-            "shrinks every weight by the same lr·λ."
+            + "."
         )
+    coupled = {k: v for k, v in finite.items() if _has_coupled_l2(k)}
+    if coupled:
+        name = max(coupled, key=lambda k: coupled[k])
+        text += (
+            f" Inside Adam, {name}'s penalty pulls the weights with the smallest steps "
+            f"{coupled[name]:.3g} times less than those with the largest"
+        )
+        text += (
+            "; decoupled decay shrinks every weight by the same lr·λ."
+            if any(_has_decoupled(k) for k in finite)
+            else "."
+        )
+    return text
+
+
+def _has_coupled_l2(label: str) -> bool:
+    """Whether the regularization ``label`` adds an L2 term to the gradient (an L2
+    penalty or elastic net's L2 part), which Adam then divides by √v̂ + ε."""
+    try:
+        return parse_regularization(label).canonical().coupled > 0
+    except (ValueError, TypeError):
+        return False
+
+
+def _has_decoupled(label: str) -> bool:
+    try:
+        return parse_regularization(label).canonical().decoupled > 0
+    except (ValueError, TypeError):
+        return False
     return text
 
 
