@@ -83,6 +83,8 @@ def test_openapi_documents_every_endpoint_with_its_limits(client: TestClient) ->
         ("POST", "/api/sessions/{session_id}/{section}/step"),
         ("POST", "/api/sessions/{session_id}/{section}/reset"),
         ("POST", "/api/landscape"),
+        ("POST", "/api/theory/phase"),
+        ("POST", "/api/theory/point"),
         ("GET", "/api/store"),
         ("GET", "/api/store/runs"),
         ("GET", "/api/store/runs/{run_id}"),
@@ -875,7 +877,7 @@ def test_every_registered_section_has_its_setup_route_and_meta(client: TestClien
         assert ref.rsplit("/", 1)[-1] == section.setup.__name__
     meta = client.get("/api/meta").json()
     assert [s["name"] for s in meta["sections"]] == list(SECTIONS)
-    assert set(meta["schemas"]) == {*SECTIONS, "landscape"}
+    assert set(meta["schemas"]) == {*SECTIONS, "landscape", "theory"}
     assert list(meta["terms"]) == list(REGISTRY)
     assert meta["terms"]["max_norm"]["params"] == [
         {"name": "max_value", "field": "max_norm.max_value", "rule": "a float > 0"}

@@ -2,8 +2,9 @@
 explorer redraws when the scheme changes, play and pause drive the loss curve, a live
 learning-rate change keeps training, per-layer widths and feature transforms change the
 network picture, the default init race shows its lesson, the page stacks at 380 px, the
-λ slider moves the contours, a stored run opens, a closed tab stops its training, the URL
-carries the setup, and the page asks nothing of any other host and logs no error.
+λ slider moves the contours, the theory section's point follows its inputs and a drag on
+the phase diagram, a stored run opens, a closed tab stops its training, the URL carries
+the setup, and the page asks nothing of any other host and logs no error.
 
 Set ``WEIGHTLAB_LAB_SCREENSHOTS=docs`` to write the documentation's screenshots there.
 """
@@ -448,3 +449,83 @@ def test_closing_the_tab_stops_its_training(tab: Tab, browser: Any) -> None:
     wait_until(lambda: lab.trainings == 0)
     other.page.close()
     assert other.external() == [] and other.errors == []
+
+
+def test_theory_section_moves_its_point_by_input_and_by_drag(tab: Tab, tmp_path: Path) -> None:
+    tab.open("?tab=theory")
+    tab.drawn("theory-phase")
+    shown = "document.querySelector('#theory-status').dataset.point"
+    tab.wait(f"{shown} === JSON.stringify(['tanh', 1, 0])")
+    for element in ("theory-q", "theory-c", "theory-spectrum"):
+        tab.drawn(element)
+    assert tab.js("JSON.parse(document.getElementById('theory-q').dataset.series)") == [
+        "measured",
+        "length map",
+    ]
+    assert tab.js("document.querySelectorAll('#theory-schemes tr').length") == 8  # 7 schemes
+    assert "critical" in tab.js("document.querySelector('#theory-info').textContent")
+    label = tab.js("document.getElementById('theory-phase').getAttribute('aria-label')")
+    assert "Phase diagram of tanh" in label and "σ_w² = 1" in label
+
+    def numbers() -> str:
+        return str(tab.js("JSON.stringify(window.weightlab.theory.point.layers)"))
+
+    before, draws = numbers(), tab.draws("theory-c")
+    sigma_w = tab.page.locator("#theory-form [name=sigma_w]")
+    sigma_w.fill("1.3")
+    sigma_w.press("Tab")  # a committed change
+    tab.wait(f"{shown} === JSON.stringify(['tanh', 1.3, 0])")
+    assert tab.draws("theory-c") > draws and numbers() != before
+    assert "theory.sigma_w=1.3" in tab.page.url
+    assert tab.js("document.querySelector('#theory-info [data-phase]').dataset.phase") == "chaotic"
+
+    # Drag the point from (σ_w² 1.69, σ_b² 0) to (0.49, 0.04): σ_w 0.7, σ_b 0.2.
+    box = tab.page.locator("#theory-phase").bounding_box()
+    start = tab.js("window.weightlab.theory.diagram.pixel(1.69, 0)")
+    end = tab.js("window.weightlab.theory.diagram.pixel(0.49, 0.04)")
+    tab.page.mouse.move(box["x"] + start[0], box["y"] + start[1])
+    tab.page.mouse.down()
+    tab.page.mouse.move(box["x"] + end[0], box["y"] + end[1], steps=8)
+    tab.page.mouse.up()
+    moved = tab.js("window.weightlab.values.theory")
+    assert moved["sigma_w"] == pytest.approx(0.7, abs=0.02)
+    assert moved["sigma_b"] == pytest.approx(0.2, abs=0.02)
+    assert tab.page.locator("#theory-form [name=sigma_b]").input_value() == str(moved["sigma_b"])
+    tab.wait(f"{shown} === JSON.stringify(['tanh', {moved['sigma_w']}, {moved['sigma_b']}])")
+    url = tab.js("Object.fromEntries(new URL(location).searchParams)")
+    assert (float(url["theory.sigma_w"]), float(url["theory.sigma_b"])) == (
+        moved["sigma_w"],
+        moved["sigma_b"],
+    )
+    assert tab.js("document.querySelector('#theory-info [data-phase]').dataset.phase") == "ordered"
+
+    # Another activation and orthogonal weights: a new diagram, and a link that restores them.
+    draws = tab.draws("theory-phase")
+    tab.page.select_option("#theory-form [name=activation]", "relu")
+    tab.page.select_option("#theory-form [name=weights]", "orthogonal")
+    tab.wait("window.weightlab.theory.phase.activation === 'relu'")
+    tab.wait("window.weightlab.theory.point?.weights === 'orthogonal'")
+    assert tab.draws("theory-phase") > draws
+    assert "theory.activation=relu" in tab.page.url and "theory.weights=orthogonal" in tab.page.url
+    tab.page.goto(f"{tab.lab.url}/?tab=theory&theory.sigma_w=1.4&theory.sigma_b=0.3")
+    tab.wait(f"{shown} === JSON.stringify(['tanh', 1.4, 0.3])")  # near the critical line
+    tab.drawn("theory-phase")
+    tab.page.mouse.move(0, 0)  # no hover label in the picture
+    tab.screenshot("lab-theory.png", tmp_path)
+
+
+def test_the_theory_section_at_380_px(browser: Any, live_lab: LiveLab) -> None:
+    tab = Tab(browser, live_lab, {"width": 380, "height": 900})
+    tab.open("?tab=theory&theory.depth=4&theory.width=32")
+    tab.drawn("theory-phase")
+    tab.wait("document.querySelector('#theory-status').dataset.point !== undefined")
+    tab.drawn("theory-spectrum")
+    assert tab.js("document.documentElement.scrollWidth") <= 381  # no sideways page
+    assert tab.page.locator("#theory-phase").bounding_box()["width"] <= 380
+    unlabelled = tab.js(
+        "[...document.querySelectorAll('#theory-form input, #theory-form select')]"
+        ".filter(e => !e.labels?.length && !e.getAttribute('aria-label')).length"
+    )
+    assert unlabelled == 0
+    assert tab.errors == [] and tab.external() == []
+    tab.page.close()

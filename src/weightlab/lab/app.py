@@ -31,7 +31,7 @@ from weightlab import __version__
 from weightlab._json import finite_json
 from weightlab.diagnose import COMPARE_SCHEMES
 from weightlab.init import resolve, scheme_names
-from weightlab.lab import landscape
+from weightlab.lab import landscape, theory
 from weightlab.lab import trainer as lab_trainer
 from weightlab.lab.data import FEATURE_LABELS
 from weightlab.lab.errors import MAX_BODY, BodyLimit, install_error_handlers
@@ -45,6 +45,8 @@ from weightlab.lab.schemas import (
     PlayRequest,
     Setup,
     StepRequest,
+    TheoryPhaseQuery,
+    TheoryPointQuery,
     term_field,
 )
 from weightlab.lab.sections import SECTIONS, Section
@@ -227,12 +229,14 @@ def _meta(lab: Lab, runs: RunStore) -> dict[str, Any]:
         "defaults": {
             **{name: s.setup().model_dump(by_alias=True) for name, s in SECTIONS.items()},
             "landscape": LandscapeQuery().model_dump(),
+            "theory": TheoryPointQuery().model_dump(),
             "play": PlayRequest().model_dump(),
             "step": StepRequest().model_dump(),
         },
         "schemas": {
             **{name: s.setup.model_json_schema() for name, s in SECTIONS.items()},
             "landscape": LandscapeQuery.model_json_schema(),
+            "theory": TheoryPointQuery.model_json_schema(),
         },
         "objectives": landscape.defaults(),
         "terms": _terms(),
@@ -445,6 +449,25 @@ def _install_other_routes(app: FastAPI, lab: Lab, runs: RunStore) -> None:
         # The grids hold finite numbers or None already: only the rest needs the walk.
         grids = {key: out.pop(key) for key in ("w1", "w2", "total", "loss")}
         return JSONResponse({**finite_json(out), **grids})
+
+    @app.post("/api/theory/phase", responses=_ERRORS, name="theory phase", tags=["theory"])
+    def theory_phase(query: TheoryPhaseQuery) -> JSONResponse:
+        """The mean-field phase diagram of an activation over σ_w² in [0, 4] and σ_b² in
+        [0, 0.25]: χ₁ and the correlation depth scale ξ_c on a grid (rows over σ_b²),
+        where the length grows without bound, the critical line χ₁ = 1 from σ_b² = 0, and
+        where each named scheme sits for layers of ``width`` units.  The grid is solved
+        once per activation."""
+        return _json(theory.phase(query))
+
+    @app.post("/api/theory/point", responses=_ERRORS, name="theory point", tags=["theory"])
+    def theory_point(query: TheoryPointQuery) -> JSONResponse:
+        """One point (σ_w, σ_b): its mean-field numbers (q*, c*, χ₁, ξ_q, ξ_c, phase);
+        per layer of real networks drawn there (4 networks, 4 input pairs of cosine
+        similarity 0.5, seed 0) the measured length q and correlation c beside the
+        length and correlation maps; and the singular values of their input–output
+        Jacobian (log₁₀ histogram, moments of σ², mean and spread of log σ) beside free
+        probability's moments."""
+        return _json(theory.point(query))
 
     @app.get("/api/store", name="store", tags=["runs"])
     def store() -> JSONResponse:

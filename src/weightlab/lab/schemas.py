@@ -44,6 +44,8 @@ __all__ = [
     "RegularizationSetup",
     "Setup",
     "StepRequest",
+    "TheoryPhaseQuery",
+    "TheoryPointQuery",
     "expected",
 ]
 
@@ -58,6 +60,7 @@ Objective = Literal[
 ]
 Penalty = Literal["none", "l1", "l2"]
 GdRule = Literal["proximal", "clip", "subgradient"]
+Weights = Literal["gaussian", "orthogonal"]  # weightlab.theory.networks.WEIGHTS
 
 TOY_SETS = ("circle", "xor", "gauss", "spiral", "moons")  # two-class 2-D sets
 REGRESSION_SETS = ("plane", "multigauss")  # 2-D regression sets
@@ -87,6 +90,10 @@ LIMITS: dict[str, tuple[float, float]] = {
     "init_length": (1, 120),
     "train_fraction": (0.1, 0.9),
     "arms": (1, 6),
+    "sigma_w": (0.0, 2.0),  # the phase diagram's window: σ_w² in [0, 4]
+    "sigma_b": (0.0, 0.5),  # and σ_b² in [0, 0.25]
+    "theory_depth": (1, 50),
+    "theory_width": (16, 256),
 }
 
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
@@ -575,3 +582,38 @@ class LandscapeQuery(BaseModel):
     )
     steps: Count = _number(200, "trajectory_steps", "Gradient-descent steps", integer=True)
     rule: GdRule = _choice("proximal", GdRule, "How the L1 step treats weights near zero")
+
+
+def _theory_width() -> Any:
+    return _number(
+        256,
+        "theory_width",
+        "Units per layer of the drawn networks (it also places normal(std=0.01) and "
+        "torch's default on the diagram)",
+        integer=True,
+    )
+
+
+class TheoryPhaseQuery(BaseModel):
+    """The mean-field phase diagram of one activation and where the schemes sit."""
+
+    model_config = ConfigDict(**STRICT, title="theory phase")
+
+    activation: Activation = _choice("tanh", Activation, "Activation")
+    width: Count = _theory_width()
+
+
+class TheoryPointQuery(BaseModel):
+    """One point (σ_w, σ_b) of the diagram: real networks drawn there, measured beside
+    the mean-field maps, and their Jacobian spectrum beside free probability."""
+
+    model_config = ConfigDict(**STRICT, title="theory point")
+
+    activation: Activation = _choice("tanh", Activation, "Activation")
+    sigma_w: float = _number(
+        1.0, "sigma_w", "Weight scale σ_w: W ~ N(0, σ_w²/width), or σ_w times an orthogonal Q"
+    )
+    sigma_b: float = _number(0.0, "sigma_b", "Bias scale σ_b: b ~ N(0, σ_b²)")
+    depth: Count = _number(20, "theory_depth", "Layers of the drawn networks", integer=True)
+    width: Count = _theory_width()
+    weights: Weights = _choice("gaussian", Weights, "Distribution of the weights")

@@ -21,7 +21,7 @@ from torch import nn
 
 from weightlab.data import Dataset
 from weightlab.init import resolve
-from weightlab.lab import explore, landscape, picture
+from weightlab.lab import explore, landscape, picture, theory
 from weightlab.lab.data import LabData, load
 from weightlab.lab.schemas import InitSetup, RaceSetup, RegularizationSetup, Setup
 from weightlab.regularize import parse_regularization, select_params
@@ -440,10 +440,11 @@ def race_trainer(setup: RaceSetup) -> Trainer:
 
 
 def warm_up() -> None:
-    """Build, train, measure and draw one small network of every section, and solve the
-    landscape's paths, so that the first request does not pay for torch's and the
-    library's first-call costs (the optimizer's first import alone takes a second or
-    two)."""
+    """Build, train, measure and draw one small network of every section, solve the
+    landscape's paths and the theory section's default phase diagram, so that the first
+    request does not pay for torch's and the library's first-call costs (the optimizer's
+    first import alone takes a second or two)."""
     init_trainer(InitSetup(n_samples=40, depth=2, width=8)).frame(full=True)
     regularization_trainer(RegularizationSetup(n_samples=40, regularizer="dropout")).frame()
     landscape.warm_up()
+    theory.warm_up()

@@ -1,9 +1,10 @@
 // weightlab lab: canvas drawings that Plotly would draw too slowly for every frame.
 //
 // Heatmaps over the input plane (decision boundaries, fitted surfaces, Monte-Carlo
-// dropout maps, each unit of the network picture), histogram small multiples, and the
-// network picture with its hover and click targets.  Colours follow TensorFlow
-// Playground: orange for negative (class 0), white for 0, blue for positive (class 1).
+// dropout maps, each unit of the network picture), histogram small multiples, the
+// network picture with its hover and click targets, and the mean-field phase diagram
+// with its draggable point.  Colours follow TensorFlow Playground: orange for negative
+// (class 0), white for 0, blue for positive (class 1).
 "use strict";
 
 window.WLDraw = (() => {
@@ -205,7 +206,8 @@ window.WLDraw = (() => {
   }
 
   // Histogram small multiples on one canvas.
-  //   panels: [{title, counts, low, high, color, highlight, overlay: {counts, label}}]
+  //   panels: [{title, counts, low, high, color, highlight, overlay: {counts, label},
+  //             marks: [{x, color, dash}] (vertical lines at x on the bins' axis), note}]
   //   opts: {min: panel width, height: panel height, ymax: [per panel] shared maxima}
   function histograms(canvas, panels, opts = {}) {
     const width = canvas.parentElement.clientWidth || 600;
@@ -264,6 +266,18 @@ window.WLDraw = (() => {
         ctx.fillText(short(panel.low), inner.x, inner.y + inner.h + 11);
         ctx.textAlign = "right";
         ctx.fillText(short(panel.high), inner.x + inner.w, inner.y + inner.h + 11);
+      }
+      for (const mark of panel.marks || []) {
+        if (!Number.isFinite(mark.x) || !Number.isFinite(panel.low) || mark.x < panel.low || mark.x > panel.high) continue;
+        const mx = inner.x + ((mark.x - panel.low) / (panel.high - panel.low)) * inner.w;
+        ctx.strokeStyle = mark.color;
+        ctx.lineWidth = 1.8;
+        ctx.setLineDash(mark.dash ? [5, 3] : []);
+        ctx.beginPath();
+        ctx.moveTo(mx, inner.y);
+        ctx.lineTo(mx, inner.y + inner.h);
+        ctx.stroke();
+        ctx.setLineDash([]);
       }
       if (panel.note) {
         ctx.textAlign = "center";
@@ -470,7 +484,7 @@ window.WLDraw = (() => {
 
   // A line chart: curves against step (or layer), a log or linear y axis, an optional
   // second y axis (0–100 %) on the right, a legend below, and vertical marks.
-  //   spec: {title, series: [{name, x, y, color, dash, width, y2}], log, y2, xmin, xmax,
+  //   spec: {title, series: [{name, x, y, color, dash, width, y2, legend}], log, y2, xmin, xmax,
   //          ymin, ymax, xticks: "integer", marks: [{x, text}], empty}
   // Returns what hover needs: the scales and the series.
   function lines(canvas, spec) {
@@ -484,7 +498,7 @@ window.WLDraw = (() => {
     const legendRows = [];
     let row = [];
     let used = 8;
-    for (const s of spec.series) {
+    for (const s of spec.series.filter((s) => s.legend !== false)) {
       const w = ctx.measureText(s.name).width + 30;
       if (used + w > width - 8 && row.length) {
         legendRows.push(row);
@@ -636,6 +650,194 @@ window.WLDraw = (() => {
     return { sx, x0, x1, m, pw, series: spec.series };
   }
 
+  // The mean-field phase diagram: cells coloured by phase (blue ordered, orange chaotic)
+  // and depth scale ξ_c (deeper colour: larger ξ_c, log scale up to XI_TOP), grey where
+  // the length grows without bound; the critical line χ₁ = 1, the schemes and the point.
+  //   spec: {grid: {sigma_w2, sigma_b2, chi1, xi_c, unbounded}, window: {sigma_w2, sigma_b2},
+  //          critical: [{sigma_w2, sigma_b2}], schemes: [{scheme, sigma_w2, sigma_b2, inside}],
+  //          point: [σ_w², σ_b²], title}
+  // Returns what dragging and hover need: data(x, y) → [σ_w², σ_b²] inside the window,
+  // pixel(σ_w², σ_b²) → [x, y], and cell(x, y) → the grid cell under a pixel (or null).
+  const XI_TOP = 100;
+  const UNBOUNDED = [205, 205, 212];
+  const xiNumber = (v) => (v === "inf" ? Infinity : Number(v));
+  function phaseColor(chi1, xi, unbounded) {
+    if (unbounded) return UNBOUNDED;
+    const x = xiNumber(xi);
+    const t = x === Infinity ? 1 : Math.max(0, Math.min(1, Math.log10(1 + x) / Math.log10(1 + XI_TOP)));
+    return rgb(chi1 > 1 ? -(0.12 + 0.88 * t) : 0.12 + 0.88 * t);
+  }
+
+  function phase(canvas, spec) {
+    const available = canvas.parentElement.clientWidth || 500;
+    const m = { l: 46, r: 12, t: spec.title ? 22 : 8, b: 40 };
+    const plot = Math.max(120, Math.min(available - m.l - m.r, 520));
+    const legend = 58;
+    const width = m.l + plot + m.r;
+    const height = m.t + plot + m.b + legend;
+    const ctx = sized(canvas, width, height);
+    const g = spec.grid;
+    const [w0, w1] = spec.window.sigma_w2;
+    const [b0, b1] = spec.window.sigma_b2;
+    const sx = (w) => m.l + ((w - w0) / (w1 - w0)) * plot;
+    const sy = (b) => m.t + plot - ((b - b0) / (b1 - b0)) * plot;
+    ctx.font = "11px system-ui, sans-serif";
+    if (spec.title) {
+      ctx.fillStyle = INK;
+      ctx.fillText(spec.title, 4, 14, width - 8);
+    }
+    const rows = g.chi1.map((row, i) => row.map((chi, j) => [chi, g.xi_c[i][j], g.unbounded[i][j]]));
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(image(rows, ([chi, xi, unbounded]) => phaseColor(chi, xi, unbounded)), m.l, m.t, plot, plot);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(m.l, m.t, plot, plot);
+    ctx.clip();
+    // The critical line χ₁ = 1.
+    ctx.strokeStyle = INK;
+    ctx.lineWidth = 2.2;
+    ctx.beginPath();
+    let open = false;
+    for (const p of spec.critical) {
+      const w = Number(p.sigma_w2);
+      if (!Number.isFinite(w)) {
+        open = false;
+        continue;
+      }
+      if (open) ctx.lineTo(sx(w), sy(p.sigma_b2));
+      else ctx.moveTo(sx(w), sy(p.sigma_b2));
+      open = true;
+    }
+    ctx.stroke();
+    // The schemes: one diamond per place, their names beside it (staggered rows).
+    const places = new Map();
+    for (const s of spec.schemes.filter((s) => s.inside)) {
+      const key = `${s.sigma_w2.toPrecision(4)},${s.sigma_b2.toPrecision(4)}`;
+      if (!places.has(key)) places.set(key, { w: s.sigma_w2, b: s.sigma_b2, names: [] });
+      places.get(key).names.push(s.scheme);
+    }
+    ctx.font = "10px system-ui, sans-serif";
+    [...places.values()]
+      .sort((a, b) => a.w - b.w)
+      .forEach((place, k) => {
+        const x = sx(place.w);
+        const y = sy(place.b);
+        ctx.fillStyle = "white";
+        ctx.strokeStyle = INK;
+        ctx.lineWidth = 1.2;
+        ctx.beginPath();
+        ctx.moveTo(x, y - 6);
+        ctx.lineTo(x + 6, y);
+        ctx.lineTo(x, y + 6);
+        ctx.lineTo(x - 6, y);
+        ctx.closePath();
+        ctx.fill();
+        ctx.stroke();
+        const text = place.names.join(", ");
+        const tw = ctx.measureText(text).width;
+        const tx = Math.max(m.l + 2, Math.min(x + 8, m.l + plot - tw - 4));
+        const ty = y - 10 - 13 * (k % 3);
+        ctx.fillStyle = "rgba(255,255,255,0.8)";
+        ctx.fillRect(tx - 2, ty - 9, tw + 4, 12);
+        ctx.fillStyle = INK;
+        ctx.fillText(text, tx, ty);
+      });
+    // The point, with guides to the axes.
+    if (spec.point) {
+      const [pw, pb] = spec.point;
+      const x = sx(Math.max(w0, Math.min(w1, pw)));
+      const y = sy(Math.max(b0, Math.min(b1, pb)));
+      ctx.strokeStyle = "rgba(31,35,40,0.55)";
+      ctx.lineWidth = 1;
+      ctx.setLineDash([3, 3]);
+      ctx.beginPath();
+      ctx.moveTo(x, y);
+      ctx.lineTo(x, m.t + plot);
+      ctx.moveTo(x, y);
+      ctx.lineTo(m.l, y);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = "#d1242f";
+      ctx.strokeStyle = "white";
+      ctx.lineWidth = 2.5;
+      ctx.beginPath();
+      ctx.arc(x, y, 7, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.stroke();
+      ctx.strokeStyle = INK;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      ctx.arc(x, y, 8.5, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+    ctx.restore();
+    // Axes.
+    ctx.strokeStyle = LINE;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(m.l, m.t, plot, plot);
+    ctx.font = "10px system-ui, sans-serif";
+    ctx.fillStyle = MUTED;
+    ctx.textAlign = "center";
+    for (const w of ticks(w0, w1, 5)) ctx.fillText(short(w), sx(w), m.t + plot + 12);
+    ctx.textAlign = "right";
+    for (const b of ticks(b0, b1, 5)) ctx.fillText(short(b), m.l - 4, sy(b) + 3);
+    ctx.fillStyle = INK;
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.fillText("σ_w²  (weight variance × width)", m.l + plot / 2, m.t + plot + 28);
+    ctx.save();
+    ctx.translate(12, m.t + plot / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.fillText("σ_b²  (bias variance)", 0, 0);
+    ctx.restore();
+    // Legend: ξ_c on each side of the line, and the unbounded grey.
+    const top = m.t + plot + m.b;
+    const barW = Math.min(170, (plot - 20) / 2);
+    ctx.font = "10px system-ui, sans-serif";
+    ctx.textAlign = "left";
+    const bar = (x, label, sign) => {
+      ctx.fillStyle = INK;
+      ctx.fillText(label, x, top + 8);
+      for (let i = 0; i < barW; i++) {
+        const t = i / (barW - 1);
+        const xi = Math.pow(1 + XI_TOP, t) - 1;
+        ctx.fillStyle = `rgb(${phaseColor(sign > 0 ? 2 : 0, xi, false).join(",")})`;
+        ctx.fillRect(x + i, top + 12, 1.5, 10);
+      }
+      ctx.fillStyle = MUTED;
+      for (const [xi, text] of [[0, "0"], [3, "3"], [10, "10"], [XI_TOP, "≥100"]]) {
+        const at = x + (Math.log10(1 + xi) / Math.log10(1 + XI_TOP)) * (barW - 1);
+        ctx.textAlign = xi === 0 ? "left" : xi === XI_TOP ? "right" : "center";
+        ctx.fillText(text, at, top + 33);
+      }
+      ctx.textAlign = "left";
+    };
+    bar(m.l, "ordered (χ₁ < 1): ξ_c", -1);
+    bar(m.l + barW + 20, "chaotic (χ₁ > 1): ξ_c", 1);
+    ctx.fillStyle = `rgb(${UNBOUNDED.join(",")})`;
+    ctx.fillRect(m.l, top + 40, 12, 10);
+    ctx.fillStyle = INK;
+    ctx.fillText("length grows without bound (no q*)   ━ critical line χ₁ = 1   ◇ schemes", m.l + 16, top + 49, plot - 16);
+    canvas.dataset.drawn = String(Number(canvas.dataset.drawn || 0) + 1);
+    const inside = (x, y) => x >= m.l - 8 && x <= m.l + plot + 8 && y >= m.t - 8 && y <= m.t + plot + 8;
+    const clamp = (v) => Math.max(0, Math.min(1, v));
+    return {
+      inside,
+      pixel: (w, b) => [sx(w), sy(b)],
+      data(x, y) {
+        return [w0 + clamp((x - m.l) / plot) * (w1 - w0), b0 + clamp((m.t + plot - y) / plot) * (b1 - b0)];
+      },
+      cell(x, y) {
+        if (x < m.l || x > m.l + plot || y < m.t || y > m.t + plot) return null;
+        const n = g.sigma_b2.length;
+        const k = g.sigma_w2.length;
+        const j = Math.min(k - 1, Math.floor(((x - m.l) / plot) * k));
+        const i = Math.min(n - 1, Math.floor(((m.t + plot - y) / plot) * n));
+        return { sigma_w2: g.sigma_w2[j], sigma_b2: g.sigma_b2[i], chi1: g.chi1[i][j], xi_c: xiNumber(g.xi_c[i][j]), unbounded: g.unbounded[i][j] };
+      },
+    };
+  }
+
   // What the curves of a `lines` chart hold at the x nearest the pointer.
   function lineValues(chart, x) {
     if (!chart) return null;
@@ -654,5 +856,5 @@ window.WLDraw = (() => {
     return { at, rows };
   }
 
-  return { rgb, css, heatmap, histograms, network, hit, decode, lines, lineValues };
+  return { rgb, css, heatmap, histograms, network, hit, decode, lines, lineValues, phase };
 })();

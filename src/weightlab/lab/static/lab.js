@@ -9,10 +9,11 @@
 (() => {
   const D = window.WLDraw;
   // The trained sections (tabs, URL prefixes, live fields) come from the server's section
-  // registry (GET /api/meta), in start(); landscape and runs are this page's own tabs.
-  const TABS = ["landscape", "runs"];
+  // registry (GET /api/meta), in start(); landscape, theory and runs are this page's own
+  // tabs.
+  const TABS = ["landscape", "theory", "runs"];
   const TRAINED = [];
-  const PREFIX = { landscape: "land" };
+  const PREFIX = { landscape: "land", theory: "theory" };
   let PLANE = [];
   const DEFAULT_FEATURES = ["x1", "x2"];
   const COLORS = {
@@ -47,6 +48,11 @@
     grid: "Grid",
     steps: "GD steps",
     rule: "L1 rule (GD)",
+    sigma_w: "σ_w (weights)",
+    sigma_b: "σ_b (biases)",
+    depth: "Layers",
+    width: "Units per layer",
+    weights: "Weights",
   };
   const SCHEME_NOTES = {
     xavier_fan_in: "xavier_fan_in (the seed's 1/n rule)",
@@ -65,6 +71,7 @@
     start: () => false,
   };
   const LIST_SEPARATOR = { inits: ";" };
+  const OWN_FIELDS = ["theory"]; // forms whose every field shows (HIDDEN is the others')
   const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
   const CURVES = ["val_loss", "train_loss", "val_acc", "train_acc", "gap", "sparsity_zero"];
   // One name per quantity, each with its one-line definition (hover a table header).
@@ -106,6 +113,7 @@
     landscape: null,
     landscapeBusy: false,
     landscapeDirty: false,
+    theory: { phase: null, point: null, busy: {}, dirty: {}, diagram: null, dragging: false },
     runs: { sweep: "", run: null, compare: [], metric: "val_loss", cache: {} },
   };
   window.weightlab = state; // for the browser tests, the latency benchmark and the curious
@@ -320,7 +328,7 @@
     } else if (type.type === "integer" || type.type === "number") {
       input = document.createElement("input");
       input.type = "number";
-      input.step = type.type === "integer" ? "1" : "any";
+      input.step = type.type === "integer" ? "1" : name.startsWith("sigma_") ? "0.01" : "any";
       const low = type.minimum ?? type.exclusiveMinimum;
       const high = type.maximum ?? type.exclusiveMaximum;
       if (low !== undefined) input.min = low;
@@ -585,7 +593,7 @@
   function showFields(section, values) {
     for (const element of $(`#${section}-form`).querySelectorAll("[data-field]")) {
       const field = element.dataset.field;
-      const rule = HIDDEN[field];
+      const rule = OWN_FIELDS.includes(section) ? null : HIDDEN[field];
       // A regularization term's parameter ("l1.strength") shows with its term only.
       const term = field.includes(".") ? field.split(".")[0] : null;
       element.hidden = term ? values.regularizer !== term : rule ? !rule(values) : false;
@@ -628,7 +636,7 @@
     for (const [section, prefix] of Object.entries(PREFIX)) {
       const base = defaults(section);
       for (const [key, value] of Object.entries(state.values[section] || {})) {
-        if (key === "depth" || key === "width") continue;
+        if (TRAINED.includes(section) && (key === "depth" || key === "width")) continue;
         if (!same(value, base[key])) params.set(`${prefix}.${key}`, encode(value, key));
       }
     }
@@ -675,6 +683,7 @@
     saveUrl();
     if (TRAINED.includes(tab) && !state.configured[tab]) configure(tab);
     else if (tab === "landscape" && !state.landscape) requestLandscape();
+    else if (tab === "theory") showTheory();
     else if (tab === "runs") loadRuns();
     if (TRAINED.includes(tab) && state.frames[tab] && !state.pending[tab]) state.pending[tab] = state.frames[tab];
     if (state.pending[tab]) drawPending();
@@ -1482,6 +1491,280 @@
     }
   }
 
+  // -- the theory section: the phase diagram and one point of it --------------------------
+
+  function showTheory() {
+    const t = state.theory;
+    if (!t.phase) requestTheory("phase");
+    if (!t.point) requestTheory("point");
+  }
+
+  function theoryBody(kind) {
+    const v = state.values.theory;
+    return kind === "phase" ? { activation: v.activation, width: v.width } : { ...v };
+  }
+
+  // Ask for the diagram or the point; while one request is out, later changes collapse
+  // into one more request when it returns (dragging asks far faster than it is answered).
+  async function requestTheory(kind) {
+    const t = state.theory;
+    if (t.busy[kind]) {
+      t.dirty[kind] = true;
+      return;
+    }
+    t.busy[kind] = true;
+    const status = $("#theory-status");
+    try {
+      do {
+        t.dirty[kind] = false;
+        const body = theoryBody(kind);
+        const began = performance.now();
+        status.textContent = kind === "phase" ? "solving the phase diagram…" : "measuring the networks…";
+        const data = await api("POST", `/api/theory/${kind}`, body);
+        t[kind] = data;
+        if (t.dirty[kind]) continue;
+        showError("theory", null);
+        if (kind === "phase") {
+          drawPhase();
+          if (!t.busy.point) status.textContent = t.measured || "";
+        } else {
+          drawPoint();
+          status.textContent = t.measured = `${data.networks} networks of ${data.depth} layers × ${data.width} units (${data.weights} weights, seed ${data.seed}), measured in ${fmt((performance.now() - began) / 1000, 2)} s.`;
+          status.dataset.point = JSON.stringify([data.activation, data.sigma_w, data.sigma_b]);
+        }
+      } while (t.dirty[kind]);
+    } catch (error) {
+      status.textContent = "";
+      showError("theory", error);
+    } finally {
+      t.busy[kind] = false;
+    }
+  }
+
+  function onTheoryChange(section, name) {
+    const before = state.values.theory;
+    const values = readForm("theory");
+    state.values.theory = values;
+    saveUrl();
+    if (values.activation !== before.activation || values.width !== before.width) requestTheory("phase");
+    else drawPhase();
+    requestTheory("point");
+  }
+
+  // Move the point to (σ_w², σ_b²) of the diagram: σ_w and σ_b to three decimals.
+  function movePoint(sigma_w2, sigma_b2) {
+    const round = (v) => Number(Math.sqrt(Math.max(0, v)).toFixed(3));
+    const v = state.values.theory;
+    const [w, b] = [Math.min(round(sigma_w2), 2), Math.min(round(sigma_b2), 0.5)];
+    if (w === v.sigma_w && b === v.sigma_b) return;
+    v.sigma_w = w;
+    v.sigma_b = b;
+    writeForm("theory", v);
+    saveUrl();
+    drawPhase();
+    requestTheory("point");
+  }
+
+  function listenToDiagram() {
+    const canvas = $("#theory-phase");
+    const at = (event) => {
+      const [x, y] = pointer(event);
+      return state.theory.diagram ? state.theory.diagram.data(x, y) : null;
+    };
+    canvas.addEventListener("pointerdown", (event) => {
+      const [x, y] = pointer(event);
+      if (!state.theory.diagram?.inside(x, y)) return;
+      state.theory.dragging = true;
+      canvas.setPointerCapture(event.pointerId);
+      movePoint(...at(event));
+    });
+    canvas.addEventListener("pointermove", (event) => {
+      if (state.theory.dragging) {
+        movePoint(...at(event));
+        return;
+      }
+      diagramTip(event);
+    });
+    const stop = () => (state.theory.dragging = false);
+    canvas.addEventListener("pointerup", stop);
+    canvas.addEventListener("pointercancel", stop);
+    canvas.addEventListener("mouseleave", () => ($("#tooltip").hidden = true));
+  }
+
+  function diagramTip(event) {
+    const [x, y] = pointer(event);
+    const cell = state.theory.diagram?.cell(x, y);
+    const tip = $("#tooltip");
+    if (!cell) {
+      tip.hidden = true;
+      return;
+    }
+    const phase = cell.unbounded ? "length grows without bound" : cell.chi1 > 1 ? "chaotic" : "ordered";
+    tip.textContent = `σ_w² ${fmt(cell.sigma_w2)}, σ_b² ${fmt(cell.sigma_b2)}: χ₁ ${fmt(cell.chi1)}, ξ_c ${xiText(cell.xi_c)} (${phase})`;
+    tip.hidden = false;
+    tip.style.left = `${event.clientX + 12}px`;
+    tip.style.top = `${event.clientY + 12}px`;
+  }
+
+  const tiny = (v) => (v !== null && Math.abs(v) < 1e-12 ? 0 : v); // rounding's leftovers
+  const xiText = (v) => (v === "inf" || v === Infinity ? "∞" : fmt(Number(v)));
+
+  function drawPhase() {
+    const d = state.theory.phase;
+    if (!d || state.tab !== "theory") return;
+    const v = state.values.theory;
+    const point = [num(v.sigma_w) ** 2, num(v.sigma_b) ** 2];
+    const canvas = $("#theory-phase");
+    state.theory.diagram = D.phase(canvas, { grid: d.grid, window: d.window, critical: d.critical_line, schemes: d.schemes, point });
+    const critical = num(d.critical_sigma_w2_at_zero_bias);
+    const [, wmax] = d.window.sigma_w2;
+    const line = critical === null ? "no critical line" : `the critical line χ₁ = 1 at σ_w² = ${fmt(critical, 4)} for σ_b² = 0`;
+    $("#theory-phase-title").textContent = `Mean-field phase diagram of ${d.activation}: ordered and chaotic phases, ${line}; colour: correlation depth scale ξ_c`;
+    const off = d.schemes.filter((s) => !s.inside).map((s) => `${s.scheme} (σ_w² = ${fmt(s.sigma_w2)})`);
+    const notes = [];
+    if (critical !== null && critical > wmax) notes.push(`The critical line lies right of this window (σ_w² = ${fmt(critical, 4)} at σ_b² = 0): every point here is ordered.`);
+    if (off.length) notes.push(`Off the diagram at width ${d.width}: ${off.join(", ")}.`);
+    notes.push("Grid and critical line from weightlab.theory.phase_diagram; a scheme's point is width × Var(W), biases zero (torch's default draws them).");
+    $("#theory-phase-note").textContent = notes.join(" ");
+    canvas.setAttribute(
+      "aria-label",
+      `Phase diagram of ${d.activation} over σ_w² from 0 to ${fmt(wmax)} and σ_b² from 0 to ${fmt(d.window.sigma_b2[1])}: ordered left of ${line}, chaotic right of it. The point is at σ_w² = ${fmt(point[0], 4)}, σ_b² = ${fmt(point[1], 4)}.`,
+    );
+    table(
+      "theory-schemes",
+      ["scheme", "σ_w²", "σ_b²", "phase", "χ₁", "ξ_c", "q*", "c*"],
+      d.schemes.map((s) => [
+        s.inside ? `<a data-scheme="${escape(s.scheme)}" title="Move the point here">${escape(s.scheme)}</a>` : `${escape(s.scheme)} <span class="muted">(off the diagram)</span>`,
+        fmt(s.sigma_w2, 4),
+        fmt(s.sigma_b2, 3),
+        escape(s.phase),
+        fmt(num(s.chi1), 4),
+        xiText(s.xi_c),
+        xiText(s.q_star),
+        fmt(tiny(num(s.c_star)), 4),
+      ]),
+      [0, 3],
+      THEORY_TERMS,
+    );
+    for (const a of document.querySelectorAll("#theory-schemes [data-scheme]")) {
+      const s = d.schemes.find((x) => x.scheme === a.dataset.scheme);
+      a.addEventListener("click", () => movePoint(s.sigma_w2, s.sigma_b2));
+    }
+  }
+
+  const THEORY_TERMS = {
+    "χ₁": "σ_w² E[φ′(h)²] at the fixed length q*: the slope of the correlation map at c = 1. Below 1 ordered, above 1 chaotic.",
+    "ξ_c": "Correlation depth scale: |c^l − c*| ~ exp(−l/ξ_c). Infinite on the critical line: signals travel deepest there.",
+    "q*": "Fixed point of the length map (∞: the length grows without bound).",
+    "c*": "Fixed point of the correlation map: 1 in the ordered phase, below 1 in the chaotic one.",
+  };
+
+  function drawPoint() {
+    const p = state.theory.point;
+    if (!p || state.tab !== "theory") return;
+    const L = p.layers;
+    const mf = p.mean_field;
+    const positive = (v) => (num(v) !== null && v > 0 ? v : null);
+    chart("theory-q", {
+      title: "Length qˡ: mean square of the pre-activations, log scale",
+      series: [
+        { name: "measured", x: L.layer, y: L.measured_q.map(positive), color: COLORS.network, markers: true },
+        { name: "length map", x: L.layer, y: L.predicted_q.map(positive), color: COLORS.theory, dash: "dash" },
+      ],
+      log: true,
+      xmin: 1,
+      xmax: Math.max(2, p.depth),
+      xticks: "integer",
+      xname: "layer",
+      empty: L.measured_q.some((q) => positive(q) !== null) ? undefined : "Every length is 0: nothing to draw on a log axis.",
+    });
+    const band = (sign) => L.predicted_c.map((c, i) => num(c) === null || num(L.pair_sd[i]) === null ? null : c + (sign * 2 * L.pair_sd[i]) / Math.sqrt(p.networks));
+    const cs = [...L.measured_c, ...L.predicted_c].map(num).filter((c) => c !== null);
+    chart("theory-c", {
+      title: `Correlation cˡ of two inputs' pre-activations (c⁰ = ${p.input_corr})`,
+      series: [
+        { name: `measured (mean of ${p.networks} networks)`, x: L.layer, y: L.measured_c.map(num), color: COLORS.network, markers: true },
+        { name: "correlation map", x: L.layer, y: L.predicted_c.map(num), color: COLORS.theory, dash: "dash" },
+        { name: "map ± 2 s/√networks", x: L.layer, y: band(1), color: "#8c959f", dash: "dot", width: 1 },
+        { name: "map − 2 s/√networks", x: L.layer, y: band(-1), color: "#8c959f", dash: "dot", width: 1, legend: false },
+      ],
+      xmin: 1,
+      xmax: Math.max(2, p.depth),
+      ymin: Math.min(0, ...cs),
+      ymax: 1.02,
+      xticks: "integer",
+      xname: "layer",
+    });
+    const last = L.layer.length - 1;
+    $("#theory-q-note").textContent = `Layer ${p.depth}: measured ${fmt(L.measured_q[last])}, predicted ${fmt(L.predicted_q[last])}; fixed point q* = ${xiText(mf.q_star)}, ξ_q = ${xiText(mf.xi_q)}.`;
+    $("#theory-c-note").textContent = `Layer ${p.depth}: measured ${fmt(L.measured_c[last])} ± ${fmt(L.measured_c_se[last], 2)} (standard error), predicted ${fmt(L.predicted_c[last])}; fixed point c* = ${fmt(tiny(num(mf.c_star)), 4)}. s: one pair's derived standard deviation (weightlab.theory.correlation).`;
+    drawSpectrum(p);
+    drawPointInfo(p);
+  }
+
+  function drawSpectrum(p) {
+    const s = p.spectrum;
+    const h = s.histogram;
+    const log10 = (v) => (num(v) !== null && v > 0 ? Math.log10(v) : null);
+    const marks = [
+      { x: log10(Math.sqrt(num(s.mean_sq) ?? 0)), color: COLORS.network },
+      { x: log10(Math.sqrt(num(s.predicted_mean_sq) ?? 0)), color: COLORS.theory, dash: true },
+    ];
+    const unresolved = num(s.unresolved) ?? 0;
+    D.histograms(
+      $("#theory-spectrum"),
+      [{
+        title: `log₁₀ σ: ${s.count} values (${p.inputs ?? s.inputs} inputs, depth ${s.depth})`,
+        counts: h.counts,
+        low: num(h.low),
+        high: num(h.high),
+        color: COLORS.network,
+        marks,
+        note: h.counts.length ? undefined : "every singular value is 0",
+      }],
+      { height: 220, columns: 1 },
+    );
+    const atZero = unresolved === 1 && num(p.mean_field.q_star) === 0;
+    $("#theory-spectrum-note").textContent =
+      `Lines: √(mean σ²) measured (solid) and free probability's (dashed). The Jacobian is taken at inputs at the fixed length q*.` +
+      (atZero
+        ? ` Here q* = 0: the inputs are φ(0), where this activation's derivative is 0, so the Jacobian is 0 (free probability's moments take the derivative's limit from both sides instead).`
+        : unresolved > 0
+          ? ` ${pct(unresolved)} of the values lie below 10⁻¹⁰ σ_max, beyond float64's reach through the layers: left out of the histogram and the log statistics (the log spread is then a lower bound).`
+          : "");
+    $("#theory-spectrum").setAttribute(
+      "aria-label",
+      `Histogram of log₁₀ of the Jacobian's singular values: mean log σ ${fmt(num(s.mean_log))}, standard deviation ${fmt(num(s.std_log))}; mean σ² ${fmt(num(s.mean_sq))} measured, ${fmt(num(s.predicted_mean_sq))} predicted.`,
+    );
+    const ratio = (v, m) => (num(v) !== null && num(m) ? v / (m * m) : null);
+    const dash = (v) => (v === null || v === undefined ? "—" : fmt(num(v), 4));
+    table(
+      "theory-spectrum-table",
+      ["quantity", "measured", "free probability"],
+      [
+        ["mean σ²", fmt(num(s.mean_sq), 4), fmt(num(s.predicted_mean_sq), 4)],
+        ["var σ² / mean²", fmt(ratio(s.var_sq, s.mean_sq), 4), fmt(ratio(s.predicted_var_sq, s.predicted_mean_sq), 4)],
+        ["mean log σ", fmt(num(s.mean_log), 4), dash(s.predicted_mean_log)],
+        ["std log σ", fmt(num(s.std_log), 4), dash(s.predicted_std_log)],
+        ["below resolution", pct(unresolved), ""],
+      ],
+      [0],
+      {
+        "free probability": "Pennington, Schoenholz & Ganguli 2017: mean σ² = χ₁^L and var σ²/mean² = L(μ₂/μ₁² − 1 + s), s = 1 Gaussian, 0 orthogonal. log σ only for linear layers (Fuss–Catalan, or exactly σ_w^L for orthogonal weights).",
+      },
+    );
+  }
+
+  function drawPointInfo(p) {
+    const mf = p.mean_field;
+    const words = { ordered: "nearby inputs converge and gradients vanish with depth", chaotic: "nearby inputs decorrelate and gradients explode with depth", critical: "signals and gradients travel deepest" };
+    const unbounded = mf.q_star === "inf";
+    const text = unbounded ? "no fixed length: the length and the gradients grow without bound with depth, while the correlation still tends to c* = 1" : words[mf.phase] || mf.phase;
+    $("#theory-info").innerHTML =
+      `<div class="${escape(mf.phase)}" data-phase="${escape(mf.phase)}"><b>σ_w² = ${fmt(p.sigma_w2, 4)}, σ_b² = ${fmt(p.sigma_b2, 4)}</b>: ${escape(mf.phase)}, ${escape(text)}.<br>` +
+      `χ₁ = ${fmt(num(mf.chi1), 4)}, ξ_c = ${xiText(mf.xi_c)}, ξ_q = ${xiText(mf.xi_q)}, q* = ${xiText(mf.q_star)}, c* = ${fmt(tiny(num(mf.c_star)), 4)}</div>`;
+  }
+
   // -- runs ------------------------------------------------------------------------------
 
   async function loadRuns() {
@@ -1618,6 +1901,10 @@
     resizeTimer = setTimeout(() => {
       const frame = state.frames[state.tab];
       if (TRAINED.includes(state.tab) && frame && !state.pending[state.tab]) DRAW[state.tab](frame);
+      if (state.tab === "theory") {
+        drawPhase();
+        drawPoint();
+      }
     }, 150);
   }
 
@@ -1645,6 +1932,9 @@
     writeForm("landscape", state.values.landscape);
     syncSlider();
     $("#lam-slider").addEventListener("input", onSlider);
+    buildForm("theory", state.meta.schemas.theory, onTheoryChange);
+    writeForm("theory", state.values.theory);
+    listenToDiagram();
     for (const bar of document.querySelectorAll(".controls")) {
       bar.addEventListener("click", (event) => {
         const action = event.target.closest("button")?.dataset.action;
