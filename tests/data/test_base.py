@@ -28,7 +28,13 @@ FAST: dict[str, dict[str, Any]] = {
     "digits": {},
     "diabetes": {},
 }
-CLASSES = {"digits": 10, "diabetes": None, "multicollinear": None, "plane": None, "multigauss": None}
+CLASSES = {
+    "digits": 10,
+    "diabetes": None,
+    "multicollinear": None,
+    "plane": None,
+    "multigauss": None,
+}
 
 
 def test_registry_lists_every_dataset_in_order() -> None:

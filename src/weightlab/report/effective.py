@@ -110,7 +110,6 @@ def _has_decoupled(label: str) -> bool:
         return parse_regularization(label).canonical().decoupled > 0
     except (ValueError, TypeError):
         return False
-    return text
 
 
 def _fmt(value: float) -> str:
