@@ -145,6 +145,21 @@ def test_the_spread_of_sigma_squared_matches_free_probability(
                 assert row.predicted_mean_sq == pytest.approx(1.0, rel=1e-9)  # χ₁ = 1
 
 
+def test_an_ordered_point_without_biases_takes_the_jacobian_at_the_vanishing_signal() -> None:
+    """Below ReLU's critical line with σ_b = 0 the fixed length is 0; the Jacobian at
+    x = 0 would be 0 (ReLU′(0) = 0), its limit as q → 0 is the product of the sign
+    patterns' masked weights, with mean σ² = χ₁^L (free probability).  Measured over
+    predicted at depth 4 was 1.05 with seed 0 (the ReLU spread test above allows 50%)."""
+    s = jacobian_spectra(
+        "relu", 1.8, depths=[4], width=128, weights=["gaussian"], inputs=2,
+        generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    assert s.q_star == 0.0
+    (row,) = s.rows
+    assert row.predicted_mean_sq == pytest.approx(0.9**4)
+    assert row.mean_sq == pytest.approx(row.predicted_mean_sq, rel=0.5)
+
+
 def test_unresolved_singular_values_are_left_out_and_counted() -> None:
     s = torch.tensor([[2.0, 1.0, 0.5, 1e-13, 0.0]], dtype=torch.float64)
     row = spectrum_row(s, "gaussian", 3, (1.0, 0.0))

@@ -78,6 +78,10 @@ _KINDS = Satisfies(
     lambda v: isinstance(v, Sequence) and len(v) > 0 and all(k in WEIGHTS for k in v),
     "a non-empty sequence of " + " and ".join(repr(w) for w in WEIGHTS),
 )
+# The inputs' length where the fixed length is 0: small enough that every layer is in
+# its activation's linear regime (float64 keeps it through hundreds of layers).
+VANISHING_Q = 1e-12
+
 _TABLE: dict[str, Constraint | tuple[Constraint, ...]] = {
     "activation": OneOf(tuple(ACTIVATION_FNS)),
     "sigma_w2": Interval(0.0, 100.0),
@@ -264,7 +268,10 @@ def jacobian_spectra(
     """Singular values of the input–output Jacobian at each of ``depths`` (the first
     ``L`` layers of one network of the largest depth), for each kind of ``weights``, on
     ``inputs`` inputs at the fixed point: ``x = φ(h)``, ``h ~ N(0, q* I)`` (``N(0, I)``
-    where the length has no fixed point), so that every layer sits at ``q*``.
+    where the length has no fixed point), so that every layer sits at ``q*``.  Where
+    ``q* = 0`` (an ordered point without biases) the inputs have the tiny length
+    ``VANISHING_Q``: the Jacobian at the limit ``q → 0`` (for ReLU-like layers, whose
+    derivative at exactly 0 is 0, the Jacobian at ``x = 0`` would be 0 and is no limit).
 
     Example:
         >>> s = jacobian_spectra("linear", 1.0, depths=[3], width=16, weights=["orthogonal"],
@@ -277,6 +284,7 @@ def jacobian_spectra(
     check("jacobian_spectra", {**values, "slope": slope, "generator": generator}, _TABLE)
     mf = mean_field(activation, sigma_w2, sigma_b2, slope=slope)
     q = mf.q_star if math.isfinite(mf.q_star) else 1.0
+    q = q if q > 0 else VANISHING_Q
     rows = []
     for kind in weights:
         net = random_mlp(

@@ -1724,11 +1724,11 @@
       }],
       { height: 220, columns: 1 },
     );
-    const atZero = unresolved === 1 && num(p.mean_field.q_star) === 0;
+    const atZero = num(p.mean_field.q_star) === 0;
     $("#theory-spectrum-note").textContent =
       `Lines: √(mean σ²) measured (solid) and free probability's (dashed). The Jacobian is taken at inputs at the fixed length q*.` +
       (atZero
-        ? ` Here q* = 0: the inputs are φ(0), where this activation's derivative is 0, so the Jacobian is 0 (free probability's moments take the derivative's limit from both sides instead).`
+        ? ` Here q* = 0 (the signal fades to nothing): the inputs get the vanishing length 10⁻¹², so the Jacobian is its limit at the zero signal, as free probability's moments take it.`
         : unresolved > 0
           ? ` ${pct(unresolved)} of the values lie below 10⁻¹⁰ σ_max, beyond float64's reach through the layers: left out of the histogram and the log statistics (the log spread is then a lower bound).`
           : "");
