@@ -63,9 +63,12 @@ def demo(
     seed: SeedOption = 0,
     as_json: JsonFlag = False,
 ) -> None:
-    """The main job: the seed's worked example, an init check of a deep MLP, then a
-    built-in sweep (inits; none / L1 / L2 / dropout / decay) stored and reported in HTML.
-    Running it again reuses the stored runs."""
+    """The main job: the seed's example, an init check, two sweeps with claims, a report.
+
+    The seed's worked example, an init check of a deep MLP, then two built-in sweeps
+    (inits; none / L1 / L2 / dropout / decay) with their claims judged, stored and
+    reported in HTML. Running it again reuses the stored runs.
+    """
     start = time.perf_counter()
     # Reject bad options before any work.
     check("demo", {"activation": activation}, {"activation": OneOf(tuple(ACTIVATION_MODULES))})

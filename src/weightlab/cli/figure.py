@@ -88,8 +88,11 @@ def figure(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Make one figure, e.g. weightlab figure landscape --function rosenbrock --lam 0.5,
-    or weightlab figure agreement --setting 'keras:SGD(learning_rate=0.1)+L2(0.01)'."""
+    """Make one figure: a loss landscape, regularization paths or framework agreement.
+
+    For example weightlab figure landscape --function rosenbrock --lam 0.5, or
+    weightlab figure agreement --setting 'keras:SGD(learning_rate=0.1)+L2(0.01)'.
+    """
     check("figure", {"kind": kind, "steps": steps}, _TABLE)
     if keras_backend is not None:
         check_keras_backend(keras_backend, "figure")  # a name, and installed, before any work

@@ -345,10 +345,12 @@ def inspect(
     seed: SeedOption = 0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Measure activation and gradient variance through depth at initialization, beside
-    what Xavier's and He's derivations predict; flag problems and recommend a scheme.
-    With --correlation and --spectrum, also the mean-field theory of signal propagation
-    (docs/theory.md)."""
+    """Measure signal and gradient variance through depth at init, beside the theory.
+
+    Activation and gradient variance per layer beside what Xavier's and He's derivations
+    predict; flags problems and recommends a scheme. With --correlation and --spectrum,
+    also the mean-field theory of signal propagation (docs/theory.md).
+    """
     values = {
         "arch": arch,
         "depth": depth,

@@ -92,7 +92,9 @@ def lab(
         ),
     ] = None,
 ) -> None:
-    """Start the browser lab (init, regularization, landscape and runs) and print its URL.
+    """Start the browser lab and print its URL.
+
+    Sections: initialization, regularization, init race, landscape, theory and runs.
 
     Bound to 127.0.0.1 unless --host and --allow-remote say otherwise; Ctrl-C stops it.
     """

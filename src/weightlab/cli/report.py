@@ -25,8 +25,10 @@ def report(
     ] = Path("weightlab-report"),
     as_json: JsonFlag = False,
 ) -> None:
-    """Write a self-contained report.html, the figure files (PNG and SVG) and a CSV of
-    final metrics for stored sweeps."""
+    """Write a self-contained report.html, PNG and SVG figures and a CSV for stored sweeps.
+
+    The CSV holds every run's final metrics; each figure sits beside its sweep's claims.
+    """
     if not (Path(store) / "runs.db").is_file():
         expected = "a folder holding a runs.db (made by 'weightlab run')"
         raise fail("report", "store", expected, str(store))

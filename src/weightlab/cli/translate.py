@@ -64,9 +64,11 @@ def translate_command(
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """Write a setting (penalty, weight decay, update rule, optimizer, initializer,
-    dropout) in another framework's conventions, with the formula, why, and what is not
-    exact."""
+    """Write a setting in another framework's conventions, with the formula and caveats.
+
+    A penalty, weight decay, update rule, optimizer, initializer or dropout, with the
+    formula, why, and what is not exact.
+    """
     result = translate(setting, to)
     if as_json:
         emit_json(result.to_json())
