@@ -451,6 +451,34 @@ def test_closing_the_tab_stops_its_training(tab: Tab, browser: Any) -> None:
     assert other.external() == [] and other.errors == []
 
 
+def test_reloading_ends_the_old_session_so_a_client_never_runs_out(tab: Tab) -> None:
+    """A client holds at most max_sessions / 4 sessions (8 by default): each reload must
+    give its session back, or the ninth reload would be refused."""
+    lab = tab.lab.app.state.lab
+    tab.open("?tab=init")
+    limit = lab.max_client_sessions
+    for _ in range(limit + 2):
+        tab.page.reload()
+        tab.page.wait_for_function("document.querySelector('#connection').textContent === 'live'")
+    wait_until(lambda: len(lab.sessions) == 1)
+    tab.ready("init")
+    assert tab.external() == [] and tab.errors == []
+
+
+def test_sections_without_training_work_when_no_session_is_left(tab: Tab) -> None:
+    lab = tab.lab.app.state.lab
+    held = [lab.create("127.0.0.1") for _ in range(lab.max_client_sessions)]
+    assert held
+    tab.page.goto(f"{tab.lab.url}/?tab=landscape")
+    tab.wait("document.querySelector('#connection').textContent.startsWith('error:')")
+    assert "open sessions" in tab.js("document.querySelector('#connection').textContent")
+    tab.plotted("landscape-plot")
+    assert tab.errors == [  # the refused session, and nothing else
+        "Failed to load resource: the server responded with a status of 429 (Too Many Requests)"
+    ]
+    tab.errors.clear()
+
+
 def test_theory_section_moves_its_point_by_input_and_by_drag(tab: Tab, tmp_path: Path) -> None:
     tab.open("?tab=theory")
     tab.drawn("theory-phase")

@@ -216,6 +216,15 @@
     }
   }
 
+  function leave() {
+    state.events?.close();
+    state.events = null;
+    if (state.session) {
+      fetch(`/api/sessions/${state.session}`, { method: "DELETE", keepalive: true }).catch(() => {});
+      state.session = null;
+    }
+  }
+
   async function reconnect() {
     if (state.events?.readyState === EventSource.OPEN) return;
     try {
@@ -1958,8 +1967,19 @@
       loadRuns();
     });
     window.addEventListener("resize", onResize);
-    window.addEventListener("pagehide", () => state.events?.close());
-    await connect();
+    // Leaving the page ends its session, so reloads and closed tabs do not use up the
+    // sessions a client may hold; a page restored from the back-forward cache makes a
+    // new one.
+    window.addEventListener("pagehide", leave);
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) reconnect();
+    });
+    try {
+      await connect();
+    } catch (error) {
+      // The sections that train need a session; the others work without one.
+      $("#connection").textContent = `error: ${error.message}`;
+    }
     showTab(state.tab);
   }
 
