@@ -176,7 +176,8 @@ def test_a_learning_rate_change_during_play_goes_on_without_a_reset(tab: Tab) ->
     tab.page.fill("#init-form [name=lr]", "0.02")
     tab.page.dispatch_event("#init-form [name=lr]", "change")
     tab.wait("window.weightlab.frames.init.changes.length === 1")
-    change = tab.js("window.weightlab.frames.init.changes[0]")
+    change = tab.js("window.weightlab.frames.init.changes[0] ?? 'the change was lost'")
+    assert isinstance(change, dict), change
     assert change["fields"] == {"lr": [0.1, 0.02]} and change["step"] > 100
     assert "applied live" in tab.js("document.querySelector('#init-status').textContent")
     after = tab.step("init")

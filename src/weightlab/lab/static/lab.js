@@ -257,6 +257,11 @@
     }
     if (frame.generation !== state.generation[frame.section]) return;
     if (frame.step < state.shownStep[frame.section]) return;
+    // A frame of the same step drawn before a live change (it crossed the change's
+    // answer on the way) is older than the one shown.
+    const shown = state.frames[frame.section];
+    const known = (f) => (f?.changes || []).length;
+    if (frame.step === state.shownStep[frame.section] && known(frame) < known(shown)) return;
     acceptFrame(frame);
   }
 
