@@ -22,6 +22,10 @@ from weightlab.claims import (
     t_interval,
     t_quantile,
 )
+from weightlab.claims.metrics import is_recorded
+from weightlab.sweep import load_spec
+from weightlab.sweep.runner import prepare
+from weightlab.train import train_run
 
 
 def run(
@@ -234,6 +238,22 @@ def test_claims_say_themselves() -> None:
             "The 'below' parameter of claim must be a regularization",
         ),
         (
+            {"metric": "val_accuracy", "of": "none", "above": 0.5},
+            "The 'metric' parameter of claim must be a metric the runs record, one of train_loss, val_loss,",
+        ),
+        (
+            {"metric": "val_accuracy", "of": "none", "above": 0.5},
+            "coef/<i> (did you mean 'val_acc'?). Got 'val_accuracy'.",
+        ),
+        (
+            {"metric": "steps_to(loss <= 1)", "of": "none", "above": 1},
+            "(did you mean 'val_loss'?). Got 'steps_to(loss <= 1)'.",
+        ),
+        (
+            {"metric": "nosuch", "of": "none", "above": 1},
+            "Got 'nosuch'.",
+        ),
+        (
             {"metric": "seconds", "of": "none", "above": 1, "at": 10},
             "The 'at' parameter of claim must be given only for a metric the runs record. Got 10.",
         ),
@@ -259,6 +279,42 @@ def test_claims_must_match_runs_of_the_sweep() -> None:
         match=re.escape("The 'claims[0].at' parameter of spec must be an evaluation step"),
     ):
         check_claims([claim(metric="gap", of="l2", below="none", at=15)], configs)
+
+
+def test_every_metric_a_run_records_is_in_the_table() -> None:
+    """The table of recorded names (which claims are checked against before any
+    training) against what runs do record: classification with dropout, probes and
+    Adam's effective learning rates; regression with coefficients; feature selection."""
+    specs = [
+        {
+            "dataset": {"name": "moons", "n_samples": 80},
+            "model": {"arch": "mlp", "hidden": [6], "activation": "relu"},
+            "regularization": "dropout(0.2)",
+            "optimizer": {"name": "adam", "lr": 0.01},
+            "train": {"effective_lr": True},
+        },
+        {
+            "dataset": {"name": "sparse_features", "n_samples": 80, "n_features": 10},
+            "model": {"arch": "linear"},
+            "regularization": "l1(0.01)",
+            "optimizer": {"name": "sgd", "lr": 0.01},
+        },
+        {
+            "dataset": {"name": "multicollinear", "n_samples": 80},
+            "model": {"arch": "linear"},
+            "regularization": "l2(0.01)",
+            "optimizer": {"name": "sgd", "lr": 0.01},
+        },
+    ]
+    seen: set[str] = set()
+    for extra in specs:
+        train = {"steps": 4, "batch_size": 16, "eval_every": 2, **extra.pop("train", {})}
+        spec = {"name": "names", "init": "he_normal", "seeds": [0], **extra, "train": train}
+        configs, datasets = prepare(load_spec(spec))
+        out = train_run(configs[0], next(iter(datasets.values())))
+        seen |= {name for _, name, _ in out.metrics} | set(out.final)
+    assert {"mc_agreement", "update_ratio/0.weight", "coef/0", "selection_recall"} <= seen
+    assert sorted(name for name in seen if not is_recorded(name)) == []
 
 
 def test_metric_names() -> None:

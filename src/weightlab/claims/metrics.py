@@ -18,6 +18,7 @@ runs), by name.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -174,6 +175,44 @@ METRICS: dict[str, Metric] = {
     )
 }
 
+# The metrics a run records (``weightlab.train``): at every evaluation and at the end;
+# ``<layer>`` is a parameter's name such as ``0.weight``.  The end adds the rest.
+RECORDED_EVERY_EVALUATION = (
+    "train_loss", "val_loss", "train_acc", "val_acc", "train_mse", "val_mse", "gap",
+    "penalty", "sparsity_zero", "sparsity_small", "lr", "norm/<layer>", "zeros/<layer>",
+    "update_ratio/<layer>",
+)  # fmt: skip
+RECORDED_AT_THE_END = (
+    "steps_done", "diverged_step", "min_distinct_units_fraction", "selection_precision",
+    "selection_recall", "selected_features", "ablation_drop", "unit_correlation", "mc_acc",
+    "mc_acc_gain", "mc_agreement", "mc_uncertainty", "mc_uncertainty_ratio",
+    "adam_step_median", "adam_decay_spread", "coef/<i>",
+)  # fmt: skip
+RECORDED = RECORDED_EVERY_EVALUATION + RECORDED_AT_THE_END
+
+
+def is_recorded(name: str) -> bool:
+    """Whether runs record a metric called ``name`` (one of :data:`RECORDED`, with any
+    layer name or index after a ``/``).
+
+    Example:
+        >>> is_recorded("val_acc"), is_recorded("norm/2.weight"), is_recorded("val_accuracy")
+        (True, True, False)
+    """
+    head, slash, _ = name.partition("/")
+    return any(
+        name == known or (slash and known.startswith(head + "/<")) for known in RECORDED
+    )
+
+
+def _check_recorded(name: str, text: str, owner: str, param: str) -> None:
+    if not is_recorded(name):
+        close = difflib.get_close_matches(name, RECORDED, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        expected = "a metric the runs record, one of " + ", ".join(RECORDED) + hint
+        raise fail(owner, param, expected, text)
+
+
 _CALL = re.compile(r"^(\w+)\((.*)\)$")
 _TARGET = re.compile(r"^\s*([\w/.]+)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
 _RECORDED = re.compile(r"^[a-z][\w]*(/[\w.*-]+)?$")
@@ -203,6 +242,7 @@ def parse_metric(text: object, owner: str = "claim", param: str = "metric") -> M
                 raise fail(
                     owner, param, f"{name}(metric <= value) or {name}(metric >= value)", text
                 )
+            _check_recorded(target.group(1), text, owner, param)
             return MetricCall(
                 name, (target.group(1), target.group(2), float(target.group(3))), text
             )
@@ -212,6 +252,7 @@ def parse_metric(text: object, owner: str = "claim", param: str = "metric") -> M
     if stripped in METRICS and METRICS[stripped].per_run is not None and stripped != "recorded":
         return MetricCall(stripped, None, text)
     if _RECORDED.match(stripped):
+        _check_recorded(stripped, text, owner, param)
         return MetricCall("recorded", stripped, text)
     raise fail(owner, param, _EXPECTED, text)
 
