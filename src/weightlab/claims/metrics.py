@@ -200,9 +200,7 @@ def is_recorded(name: str) -> bool:
         (True, True, False)
     """
     head, slash, _ = name.partition("/")
-    return any(
-        name == known or (slash and known.startswith(head + "/<")) for known in RECORDED
-    )
+    return any(name == known or (slash and known.startswith(head + "/<")) for known in RECORDED)
 
 
 def _check_recorded(name: str, text: str, owner: str, param: str) -> None:
