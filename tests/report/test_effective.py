@@ -43,11 +43,11 @@ def test_the_figure_draws_each_setting() -> None:
 def test_the_caption_names_the_uneven_decay() -> None:
     text = effective_caption({"l2(0.01)": 40.0, "decoupled_decay(0.1)": 38.0}, {"none": 0.002})
     assert "l2(0.01) 40; decoupled_decay(0.1) 38" in text
-    assert "l2(0.01)'s penalty pulls the weights with the smallest steps 40 times less" in text
+    assert "pulls a weight at the 10th percentile of step sizes 40 times less than one" in text
     assert text.endswith("decoupled decay shrinks every weight by the same lr·λ.")
     # The unregularized run's spread is widest here, but it has no penalty to spread.
     text = effective_caption({"none": 286.0, "l2(0.01)": 47.7}, {"none": 0.003})
-    assert "l2(0.01)'s penalty pulls the weights with the smallest steps 47.7 times" in text
+    assert "l2(0.01)'s penalty pulls a weight at the 10th percentile of step sizes 47.7" in text
     assert "286 times" not in text and "decoupled" not in text
     assert "pulls" not in effective_caption({"none": 286.0}, {"none": 0.003})
     assert effective_caption({}, {"none": 0.002}) == "Final ‖ΔW‖/‖W‖ of one step: none 0.002."

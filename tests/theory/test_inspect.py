@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from theory.test_cli import run
+from weightlab.cli.common import num
 
 
 def test_correlation_and_spectrum_of_an_inspected_mlp(
@@ -33,6 +34,10 @@ def test_correlation_and_spectrum_of_an_inspected_mlp(
     code, out, _ = run(args, capsys, monkeypatch)
     assert code == 0
     assert "Two inputs' correlation" in out and "c-map" in out and "Jacobian singular values" in out
+    # The spread is printed as free probability predicts it: var σ² / mean², both sides.
+    spread = row["var_sq"] / row["mean_sq"] ** 2
+    predicted = row["predicted_var_sq"] / row["predicted_mean_sq"] ** 2
+    assert f"var σ² / mean² {num(spread)} ({num(predicted)})" in " ".join(out.split())
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any
@@ -477,6 +478,12 @@ def _theory_figures(studies: dict[str, Any], out_dir: Path) -> list[str]:
     return paths
 
 
+def _relative(variance: float, mean: float) -> float:
+    """``variance / mean²``, the spread free probability predicts whatever the mean (nan
+    for a zero mean)."""
+    return variance / mean**2 if mean > 0 else math.nan
+
+
 def _layer(value: int | None) -> str:
     return "beyond the depth" if value is None else f"layer {value}"
 
@@ -505,8 +512,9 @@ def _print_theory(studies: dict[str, Any]) -> None:
         row = study.rows[0]
         out.print(
             f"Jacobian singular values ({row.weights} weights, depth {row.depth}): mean σ² "
-            f"{num(row.mean_sq)} (free probability {num(row.predicted_mean_sq)}), var σ² "
-            f"{num(row.var_sq)} ({num(row.predicted_var_sq)}); spread of ln σ "
+            f"{num(row.mean_sq)} (free probability {num(row.predicted_mean_sq)}), "
+            f"var σ² / mean² {num(_relative(row.var_sq, row.mean_sq))} "
+            f"({num(_relative(row.predicted_var_sq, row.predicted_mean_sq))}); spread of ln σ "
             f"{num(row.std_log)}; {row.unresolved:.0%} below float64's resolution.",
             markup=False,
             soft_wrap=True,
