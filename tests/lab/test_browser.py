@@ -508,6 +508,20 @@ def test_theory_section_moves_its_point_by_input_and_by_drag(tab: Tab, tmp_path:
     assert "theory.sigma_w=1.3" in tab.page.url
     assert tab.js("document.querySelector('#theory-info [data-phase]').dataset.phase") == "chaotic"
 
+    # A value out of range: the error names it, and the page says which point it still shows.
+    sigma_w.fill("3")
+    sigma_w.press("Tab")
+    tab.wait("document.querySelector('#theory-error').textContent.includes('sigma_w')")
+    status = tab.js("document.querySelector('#theory-status').textContent")
+    assert status.startswith("Still showing the last valid point (σ_w = 1.3, σ_b = 0,"), status
+    assert tab.errors == [
+        "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+    ]
+    tab.errors.clear()
+    sigma_w.fill("1.3")
+    sigma_w.press("Tab")
+    tab.wait("document.querySelector('#theory-error').textContent === ''")
+
     # Drag the point from (σ_w² 1.69, σ_b² 0) to (0.49, 0.04): σ_w 0.7, σ_b 0.2.
     box = tab.page.locator("#theory-phase").bounding_box()
     start = tab.js("window.weightlab.theory.diagram.pixel(1.69, 0)")

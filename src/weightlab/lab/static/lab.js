@@ -1548,7 +1548,11 @@
         }
       } while (t.dirty[kind]);
     } catch (error) {
-      status.textContent = "";
+      // The plots keep the last point the server measured: say which, beside the error.
+      const last = t.point;
+      status.textContent = last
+        ? `Still showing the last valid point (σ_w = ${last.sigma_w}, σ_b = ${last.sigma_b}, ${last.depth} layers × ${last.width} units).`
+        : "";
       showError("theory", error);
     } finally {
       t.busy[kind] = false;
