@@ -251,7 +251,7 @@ def test_inspect_inputs_from_a_file(
         ),
         (
             ["inspect", "--init", "he_normla"],
-            "Error: The 'scheme' parameter of resolve must be one of 'variance_scaling', 'zeros', 'constant', 'normal', 'uniform', 'truncated_normal', 'xavier_normal', 'xavier_uniform', 'he_normal', 'he_uniform', 'lecun_normal', 'lecun_uniform', 'xavier_fan_in', 'orthogonal', 'lsuv'. Got 'he_normla'.",
+            "Error: The 'init' parameter of inspect must be one of 'variance_scaling', 'zeros', 'constant', 'normal', 'uniform', 'truncated_normal', 'xavier_normal', 'xavier_uniform', 'he_normal', 'he_uniform', 'lecun_normal', 'lecun_uniform', 'xavier_fan_in', 'orthogonal', 'lsuv'. Got 'he_normla'.",
         ),
         (
             ["inspect", "--inputs", "missing.npy"],

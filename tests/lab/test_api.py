@@ -309,7 +309,7 @@ INIT_REFUSED: list[tuple[dict[str, Any], str, str]] = [
     (
         {"init": "nope"},
         "init",
-        "The 'scheme' parameter of resolve must be one of "
+        "The 'init' parameter of init setup must be one of "
         + ", ".join(repr(s) for s in scheme_names())
         + ". Got 'nope'.",
     ),
@@ -322,7 +322,7 @@ INIT_REFUSED: list[tuple[dict[str, Any], str, str]] = [
     (
         {"init": "__import__('os').system('true')"},
         "init",
-        "The 'scheme' parameter of resolve must be a name or a call with literal arguments such as 'normal(std=0.01)'. Got \"__import__('os').system('true')\".",
+        "The 'init' parameter of init setup must be a name or a call with literal arguments such as 'normal(std=0.01)'. Got \"__import__('os').system('true')\".",
     ),
     # No user models by import path.
     (

@@ -492,7 +492,7 @@ NEW_REFUSALS: list[tuple[str, dict[str, Any], str, str]] = [
         "race",
         {"inits": ["he_normla"]},
         "inits",
-        "The 'scheme' parameter of resolve must be one of 'variance_scaling', 'zeros', "
+        "The 'inits' parameter of race setup must be one of 'variance_scaling', 'zeros', "
         "'constant', 'normal', 'uniform', 'truncated_normal', 'xavier_normal', "
         "'xavier_uniform', 'he_normal', 'he_uniform', 'lecun_normal', 'lecun_uniform', "
         "'xavier_fan_in', 'orthogonal', 'lsuv'. Got 'he_normla'.",

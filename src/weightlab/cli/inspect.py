@@ -536,12 +536,15 @@ def _default_shape(arch: str, width: int, inputs: str) -> str:
 
 def _schemes(compare: str | None, init: str) -> list[str]:
     if compare is None:
+        resolve(init, "inspect", "init")
         return [init]
     if compare.strip() == "all":
         return list(COMPARE_SCHEMES)
     parts = [p.strip() for p in _split_specs(compare) if p.strip()]
     if not parts:
         raise fail("inspect", "compare", "comma-separated scheme specs or 'all'", compare)
+    for part in parts:
+        resolve(part, "inspect", "compare")
     return parts
 
 

@@ -575,19 +575,25 @@ class Scheme:
         return format_spec(self.name, changed)
 
 
-def resolve(spec: str | Scheme) -> Scheme:
+def resolve(spec: str | Scheme, owner: str = "resolve", param: str = "scheme") -> Scheme:
     """Turn ``"he_normal"``, ``"normal(std=0.01)"`` or ``"he_normal(mode=fan_out)"`` into
     a :class:`Scheme`.  Unknown names and parameters raise ``ValueError`` listing the
-    valid ones.
+    valid ones; an unknown or malformed spec is named as ``owner``'s ``param`` (the
+    option or field the user wrote it in).
 
     Example:
         >>> resolve("he_normal(mode=fan_out)").kwargs()["mode"]
         'fan_out'
+        >>> try:
+        ...     resolve("foo", "inspect", "init")
+        ... except ValueError as error:
+        ...     str(error)[:48]
+        "The 'init' parameter of inspect must be one of '"
     """
     if isinstance(spec, Scheme):
         return spec
-    name, args, kwargs = parse_spec(spec, "resolve", "scheme")
-    check("resolve", {"scheme": name}, {"scheme": OneOf(scheme_names())})
+    name, args, kwargs = parse_spec(spec, owner, param)
+    check(owner, {param: name}, {param: OneOf(scheme_names())})
     return _bind(name, args, kwargs, spec)
 
 

@@ -342,7 +342,7 @@ class InitSetup(Setup):
     @field_validator("init")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        return str(resolve(value))
+        return str(resolve(value, "init setup", "init"))
 
 
 class RaceSetup(Setup):
@@ -369,7 +369,7 @@ class RaceSetup(Setup):
     @field_validator("inits")
     @classmethod
     def _known_schemes(cls, value: list[str]) -> list[str]:
-        schemes = [str(resolve(v)) for v in value]
+        schemes = [str(resolve(v, "race setup", "inits")) for v in value]
         if len(set(schemes)) != len(schemes):
             expected = "a list of 1 to 6 distinct scheme specs of at most 120 characters"
             raise fail("race setup", "inits", expected, value)
@@ -424,7 +424,7 @@ class _RegularizationBase(Setup):
     @field_validator("init")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        return str(resolve(value))
+        return str(resolve(value, "regularization setup", "init"))
 
     def live_fields(self) -> frozenset[str]:
         """Besides the optimizer's settings, every parameter of the chosen term except
