@@ -446,6 +446,21 @@ def test_cli_draws_a_weightlab_setting(
     assert target.read_text().startswith("<?xml")
 
 
+def test_a_bad_keras_backend_variable_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KERAS_BACKEND", "theano")
+    target = tmp_path / "x.png"
+    code, out, err = run(
+        ["figure", "agreement", "--setting", SETTING, "--out", str(target)], capsys, monkeypatch
+    )
+    assert code == 2 and out == ""
+    assert err == (
+        "Error: The 'KERAS_BACKEND' parameter of figure must be one of 'tensorflow', 'jax', "
+        "'torch'. Got 'theano'.\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [
@@ -457,12 +472,12 @@ def test_cli_draws_a_weightlab_setting(
         ),
         (
             ["--setting", SETTING, "--frameworks", "torch,jax"],
-            "Error: The 'frameworks' parameter of agreement_data must be a non-empty sequence of "
-            "distinct names from 'torch', 'keras', 'mlx'. Got ('torch', 'jax').",
+            "Error: The 'frameworks' parameter of figure must be comma-separated distinct names "
+            "from 'torch', 'keras', 'mlx'. Got 'torch,jax'.",
         ),
         (
             ["--setting", SETTING, "--steps", "0"],
-            "Error: The 'steps' parameter of agreement_data must be an int >= 1. Got 0.",
+            "Error: The 'steps' parameter of figure must be an int in [1, 10000]. Got 0.",
         ),
         (
             [],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,12 @@ from weightlab._validate import Interval, OneOf, check, fail
 from weightlab.cli.common import JsonFlag, activity, app, emit_json, out, output_file
 from weightlab.data import load_dataset
 from weightlab.interop.trajectory import check_keras_backend
-from weightlab.report.agreement import agreement_caption, agreement_data, agreement_figure
+from weightlab.report.agreement import (
+    AGREEMENT_FRAMEWORKS,
+    agreement_caption,
+    agreement_data,
+    agreement_figure,
+)
 from weightlab.report.figures import save
 from weightlab.report.landscape import landscape_figure
 from weightlab.report.paths import path_figure, regularization_path
@@ -140,5 +146,13 @@ def _agreement(
         example = "'keras:SGD(learning_rate=0.1)+L2(0.01)'"
         raise fail("figure", "setting", f"given for the agreement figure, e.g. {example}", None)
     chosen = tuple(f.strip() for f in frameworks.split(",") if f.strip())
+    # Checked here too, so that the errors name the options typed, not the library call.
+    check("figure", {"steps": steps}, {"steps": Interval(1, MAX_STEPS, integer=True)})
+    if not chosen or len(set(chosen)) < len(chosen) or set(chosen) - set(AGREEMENT_FRAMEWORKS):
+        names = ", ".join(repr(f) for f in AGREEMENT_FRAMEWORKS)
+        expected = f"comma-separated distinct names from {names}"
+        raise fail("figure", "frameworks", expected, frameworks)
+    if "keras" in chosen and keras_backend is None and "KERAS_BACKEND" in os.environ:
+        check_keras_backend(os.environ["KERAS_BACKEND"], "figure", "KERAS_BACKEND")
     data = agreement_data(setting, chosen, steps=steps, keras_backend=keras_backend)
     return agreement_figure(data), {**data.summary(), "caption": agreement_caption(data)}
