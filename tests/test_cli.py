@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -460,3 +461,19 @@ def test_figure_rejects_unknown_kinds(
         and err.strip()
         == "Error: The 'kind' parameter of figure must be one of 'landscape', 'path', 'agreement'. Got 'bogus'."
     )
+
+
+def test_every_commands_help_is_whole_paragraphs() -> None:
+    """Docstring line breaks would show in --help as lines cut mid-sentence."""
+    from weightlab.cli import app as cli_app
+
+    def commands(typer_app: Any) -> list[Any]:
+        found = list(typer_app.registered_commands)
+        for group in typer_app.registered_groups:
+            found += commands(group.typer_instance)
+        return found
+
+    helps = [c.help for c in commands(cli_app)]
+    assert len(helps) >= 15 and all(helps)
+    for text in helps:
+        assert all("\n" not in block for block in text.split("\n\n")), text

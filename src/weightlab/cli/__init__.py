@@ -6,6 +6,7 @@ Bad input exits with code 2 and one line on stderr.
 
 from __future__ import annotations
 
+import inspect as pyinspect
 import os
 import sys
 from typing import Annotated
@@ -33,7 +34,33 @@ from weightlab.cli import (  # noqa: F401 - importing a command module registers
 )
 from weightlab.cli.common import app, out
 
-__all__ = ["app", "file_problem", "main"]
+__all__ = ["app", "file_problem", "main", "paragraphs"]
+
+
+def paragraphs(text: str) -> str:
+    r"""``text`` with the lines of each paragraph joined, so that ``--help`` wraps each
+    paragraph to the terminal instead of keeping the source's line breaks.
+
+    Example:
+        >>> paragraphs("One line\n    and more.\n\n    Next.")
+        'One line and more.\n\nNext.'
+    """
+    blocks = pyinspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in b.splitlines()) for b in blocks)
+
+
+def _unwrap_help(typer_app: typer.Typer) -> None:
+    """Every command's help (its docstring unless given) as :func:`paragraphs`."""
+    for command in typer_app.registered_commands:
+        source = command.help or (command.callback.__doc__ if command.callback else None)
+        if source:
+            command.help = paragraphs(source)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _unwrap_help(group.typer_instance)
+
+
+_unwrap_help(app)
 
 
 def _version(value: bool) -> None:
