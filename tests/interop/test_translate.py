@@ -1046,6 +1046,19 @@ BAD = [
     ),
     ("keras:L2(x + 1)", "torch", ParameterError, r"with literal arguments"),
     (
+        "keras:L2(0.01) + torch:SGD(lr=0.1)",
+        "mlx",
+        ParameterError,
+        r"must be one framework's setting: the prefix keras: applies to every term, so write "
+        r"the torch part as a setting of its own\. Got 'keras:L2\(0\.01\) \+ torch:SGD",
+    ),
+    (
+        "L2(0.01) + torch:SGD(lr=0.1)",
+        "mlx",
+        ParameterError,
+        r"must be one framework's setting, its prefix written once at the start",
+    ),
+    (
         "torch:SGD(lr=0.1, nesterov=True)",
         "keras",
         ParameterError,

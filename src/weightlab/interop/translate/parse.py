@@ -3,6 +3,7 @@ parsed setting."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -43,6 +44,18 @@ def parse_setting(text: str, owner: str = "translate", param: str = "setting") -
     if not isinstance(text, str):
         raise fail(owner, param, "a str", text, wrong_type=True)
     framework, body = _prefix(text, owner, param)
+    others = sorted(
+        {m.lower() for m in re.findall(r"(?:^|\+)\s*(\w+)\s*:", body)} & set(FRAMEWORKS)
+    )
+    if others:
+        expected = (
+            f"one framework's setting: the prefix {framework}: applies to every term, so "
+            f"write the {', '.join(others)} part as a setting of its own"
+            if framework is not None
+            else "one framework's setting, its prefix written once at the start "
+            "('keras:L2(0.01) + SGD(learning_rate=0.1)')"
+        )
+        raise fail(owner, param, expected, text)
     try:
         parsed = [parse_spec(part, owner, param) for part in split_terms(body)]
     except ValueError:
