@@ -176,6 +176,29 @@ def _scheme(default: str, doc: str) -> Any:
     )
 
 
+def _samples(default: int | None) -> Any:
+    """The ``n_samples`` field of a section's data, with its default."""
+    return _number(
+        default,
+        "n_samples",
+        "Points of a 2-D set or MNIST-1D training series (at most 4000); null for the "
+        "dataset's default, and for digits",
+        integer=True,
+        optional=True,
+    )
+
+
+def _noise(default: float) -> Any:
+    """The ``noise`` field of a section's 2-D data, with its default."""
+    return Field(
+        default=default,
+        ge=0.0,
+        le=0.5,
+        description="Noise of a 2-D set: a float in [0, 0.5].",
+        json_schema_extra={"expected": "a float in [0, 0.5]"},
+    )
+
+
 class Setup(BaseModel):
     """Dataset, network and optimizer: what every trained section shares.
 
@@ -187,21 +210,8 @@ class Setup(BaseModel):
     model_config = ConfigDict(**STRICT, title="setup")
 
     dataset: DatasetName = _choice("circle", DatasetName, "Dataset")
-    n_samples: Count | None = _number(
-        None,
-        "n_samples",
-        "Points of a 2-D set or MNIST-1D training series (at most 4000); null for the "
-        "dataset's default, and for digits",
-        integer=True,
-        optional=True,
-    )
-    noise: float = Field(
-        default=0.1,
-        ge=0.0,
-        le=0.5,
-        description="Noise of a 2-D set: a float in [0, 0.5].",
-        json_schema_extra={"expected": "a float in [0, 0.5]"},
-    )
+    n_samples: Count | None = _samples(None)
+    noise: float = _noise(0.1)
     train_fraction: float | None = _number(
         None,
         "train_fraction",
@@ -388,21 +398,8 @@ class _RegularizationBase(Setup):
     # A small noisy circle that a wide network overfits: the plain twin's boundary
     # wanders around the noise while the regularized one stays smooth.
     dataset: DatasetName = _choice("circle", DatasetName, "Dataset")
-    n_samples: Count | None = _number(
-        100,
-        "n_samples",
-        "Points of a 2-D set or MNIST-1D training series (at most 4000); null for the "
-        "dataset's default, and for digits",
-        integer=True,
-        optional=True,
-    )
-    noise: float = Field(
-        default=0.3,
-        ge=0.0,
-        le=0.5,
-        description="Noise of a 2-D set: a float in [0, 0.5].",
-        json_schema_extra={"expected": "a float in [0, 0.5]"},
-    )
+    n_samples: Count | None = _samples(100)
+    noise: float = _noise(0.3)
     depth: Count = _number(2, "depth", "Hidden layers (when widths is null)", integer=True)
     width: Count = _number(
         64, "width", "Units per hidden layer (when widths is null)", integer=True
