@@ -3,6 +3,7 @@ and the event stream on a real server (a closed stream stops its training)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import time
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -584,6 +586,19 @@ def test_landscape_lambda_moves_the_optimum_and_changes_the_contours(client: Tes
     assert small["loss"] == large["loss"]  # J itself does not depend on λ
 
 
+@pytest.mark.parametrize("function", ["quadratic", "rosenbrock"])
+def test_landscape_float32_grids_hold_the_json_grids(client: TestClient, function: str) -> None:
+    body = {"function": function, "penalty": "l1", "lam": 0.3, "grid": 24}
+    plain = client.post("/api/landscape", json=body).json()
+    packed = client.post("/api/landscape", json={**body, "encoding": "float32"}).json()
+    for key in ("total", "loss"):
+        rows = np.frombuffer(base64.b64decode(packed[key]), dtype="<f4").reshape(24, 24)
+        expected = np.array(plain[key], dtype=float)  # 5 significant digits
+        np.testing.assert_allclose(rows, expected, rtol=1e-4, atol=1e-30)
+    rest = {k: v for k, v in plain.items() if k not in ("total", "loss")}
+    assert rest == {k: v for k, v in packed.items() if k not in ("total", "loss")}
+
+
 def test_landscape_trajectory_starts_at_the_clicked_point(client: TestClient) -> None:
     body = {"penalty": "none", "start": [-0.5, 1.25], "lr": 0.1, "steps": 10}
     data = client.post("/api/landscape", json=body).json()
@@ -746,6 +761,43 @@ def test_an_unexpected_failure_is_a_json_500(
             "The lab failed: RuntimeError: disk on fire",
             None,
         )
+
+
+def test_meta_says_when_the_warm_up_has_finished(small_store: Path) -> None:
+    with TestClient(create_app(small_store)) as client:
+        assert client.get("/api/meta").json()["warm"] is True  # nothing to warm up
+    with TestClient(create_app(small_store, warm_up=True)) as client:
+        assert client.app.state.warm.wait(120)  # type: ignore[attr-defined]
+        assert client.get("/api/meta").json()["warm"] is True
+
+
+def test_requests_compute_at_most_request_threads_at_once(small_store: Path) -> None:
+    from anyio import to_thread
+
+    for threads in (1, 3):
+        with TestClient(create_app(small_store, request_threads=threads)) as client:
+            limiter = client.portal.call(to_thread.current_default_thread_limiter)
+            assert limiter.total_tokens == threads
+            assert client.get("/api/meta").status_code == 200
+
+
+@pytest.mark.parametrize("bad", [0, 65, 1.5, True])
+def test_request_threads_out_of_range_is_refused(small_store: Path, bad: object) -> None:
+    with pytest.raises((ValueError, TypeError)) as error:
+        create_app(small_store, request_threads=bad)  # type: ignore[arg-type]
+    assert str(error.value).startswith(
+        "The 'request_threads' parameter of create_app must be an int in [1, 64]"
+    )
+    assert str(error.value).endswith(f"Got {bad!r}.")
+
+
+def test_non_finite_numbers_are_written_as_strings() -> None:
+    from weightlab.lab.app import _json
+
+    assert _json({"a": [1.0, float("inf")], "b": float("nan")}).body == (
+        b'{"a":[1.0,"inf"],"b":"nan"}'
+    )
+    assert _json({"a": (1, 2.5)}).body == b'{"a":[1,2.5]}'
 
 
 def test_a_missing_store_is_empty_and_never_created(tmp_path: Path) -> None:

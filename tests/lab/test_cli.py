@@ -74,7 +74,18 @@ def test_default_is_loopback_and_prints_the_url(
     capsys: pytest.CaptureFixture[str], served: list[Any], tmp_path: Path
 ) -> None:
     code, out, err = run(
-        ["lab", "--port", "0", "--store", str(tmp_path), "--max-trainings", "3"], capsys
+        [
+            "lab",
+            "--port",
+            "0",
+            "--store",
+            str(tmp_path),
+            "--max-trainings",
+            "3",
+            "--request-threads",
+            "1",
+        ],
+        capsys,
     )
     assert code == 0 and err == ""
     host, port = served[0]["address"]
@@ -85,6 +96,7 @@ def test_default_is_loopback_and_prints_the_url(
     ]
     app = served[0]["app"]
     assert app.state.lab.max_trainings == 3 and app.state.runs.directory == tmp_path
+    assert app.state.request_threads == 1
 
 
 def test_a_busy_port_is_a_clear_error(

@@ -91,6 +91,15 @@ def lab(
             max=1024,
         ),
     ] = None,
+    request_threads: Annotated[
+        int,
+        typer.Option(
+            help="Requests computed at once; the rest wait their turn. More than the cores "
+            "only slows every request (they contend for Python's interpreter lock).",
+            min=1,
+            max=64,
+        ),
+    ] = 2,
 ) -> None:
     """Start the browser lab and print its URL.
 
@@ -120,6 +129,7 @@ def lab(
         max_sessions=max_sessions,
         max_trainings=max_trainings,
         max_client_sessions=max_client_sessions,
+        request_threads=request_threads,
         warm_up=True,
     )
     out.print(f"weightlab lab: {url}  (Ctrl-C stops it)", soft_wrap=True, markup=False)
