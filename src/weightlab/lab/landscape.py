@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import threading
@@ -122,10 +123,17 @@ def _grid(name: str, penalty: str, points: int) -> _Grid:
 
 
 @functools.lru_cache(maxsize=64)
-def _shown_loss(name: str, penalty: str, points: int, lam: float) -> list[Any]:
+def _shown_loss(name: str, penalty: str, points: int, lam: float, encoding: str) -> Any:
     grid = _grid(name, penalty, points)
     shown, _ = _scale(_objective(name), _total(grid, lam))
-    return _round(shown(grid.loss))
+    return _encode(shown(grid.loss), encoding)
+
+
+def _encode(values: Array, encoding: str) -> Any:
+    """A grid as JSON lists (:func:`_round`) or as base64 of little-endian float32."""
+    if encoding == "json":
+        return _round(values)
+    return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode("ascii")
 
 
 def _total(grid: _Grid, lam: float) -> Array:
@@ -195,8 +203,10 @@ def surface(q: LandscapeQuery) -> dict[str, Any]:
         "scale": "log" if obj.log_levels else "linear",
         "w1": grid.w1,
         "w2": grid.w2,
-        "total": _round(shown(total)),
-        "loss": _shown_loss(q.function, q.penalty, q.grid, float(lam) if obj.log_levels else 0.0),
+        "total": _encode(shown(total), q.encoding),
+        "loss": _shown_loss(
+            q.function, q.penalty, q.grid, float(lam) if obj.log_levels else 0.0, q.encoding
+        ),
         "loss_level": float(shown(np.array(level))) if q.penalty != "none" else None,
         "minima": [list(m) for m in obj.minima],
         "optimum": optimum.tolist(),

@@ -60,6 +60,7 @@ Objective = Literal[
 ]
 Penalty = Literal["none", "l1", "l2"]
 GdRule = Literal["proximal", "clip", "subgradient"]
+GridEncoding = Literal["json", "float32"]
 Weights = Literal["gaussian", "orthogonal"]  # weightlab.theory.networks.WEIGHTS
 
 TOY_SETS = ("circle", "xor", "gauss", "spiral", "moons")  # two-class 2-D sets
@@ -579,6 +580,14 @@ class LandscapeQuery(BaseModel):
     )
     steps: Count = _number(200, "trajectory_steps", "Gradient-descent steps", integer=True)
     rule: GdRule = _choice("proximal", GdRule, "How the L1 step treats weights near zero")
+    encoding: GridEncoding = _choice(
+        "json",
+        GridEncoding,
+        "How the grids total and loss come back: json, lists of rows rounded to 5 "
+        "significant digits with null where a value is not finite; float32, a base64 "
+        "string of little-endian float32, row-major [len(w2), len(w1)], NaN where a "
+        "value is not finite (a tenth of the encoding time, the page's choice)",
+    )
 
 
 def _theory_width() -> Any:

@@ -27,13 +27,16 @@ __all__ = ["gradient", "hessian"]
 Array = npt.NDArray[Any]
 
 
+_STEPS = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+
+
 def gradient(obj: Objective, w: Array) -> Array:
     """``∇J(w)`` for ``w`` of shape ``[2]``: ``Hw − g`` or central differences."""
     if obj.quadratic is not None:
         H, g = obj.quadratic
         return H @ w - g
     h = 1e-6 * max(1.0, float(np.abs(w).max()))
-    points = w + h * np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    points = w + h * _STEPS
     f = np.asarray(obj.value(points[:, 0], points[:, 1]), dtype=float)
     return np.asarray((f[:2] - f[2:]) / (2 * h), dtype=float)
 

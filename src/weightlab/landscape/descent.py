@@ -2,7 +2,8 @@
 
 Each step is ``w' = w − α(∇J(w) + 2λw·[L2])``; with L1 the data step is followed by the
 registry's rule ``l1(λ, rule=...)`` (:func:`weightlab.regularize.make_term`), the same
-step the training engines apply after any optimizer.
+step the training engines apply after any optimizer, here on numpy points
+(:data:`weightlab.landscape.arrays.POINTS`).
 
 Example:
     >>> gd_trajectory("quadratic", "l1", 0.5, (0.0, 1.5), lr=0.5, steps=400)[-1].round(3)
@@ -20,13 +21,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from weightlab._validate import POSITIVE, STRENGTH, Interval, OneOf, check
+from weightlab.landscape.arrays import POINTS
 from weightlab.landscape.derivatives import gradient
 from weightlab.landscape.objectives import PAIR, Objective, resolve_objective
 from weightlab.landscape.penalties import PENALTIES
-from weightlab.regularize import L1_RULES, WeightRule, make_term
+from weightlab.regularize import L1_RULES, make_term
+from weightlab.regularize.registry import WeightRule  # on any array type
 
 __all__ = ["gd_trajectory"]
 
@@ -46,7 +48,7 @@ def _l1_step(strength: float, rule: str) -> WeightRule:
     """The registry's ``l1(strength, rule=rule)`` step ``(prev, proposed, lr) -> new``;
     the identity at strength 0 (nothing to threshold, and no crossing to clip)."""
     term = make_term("l1", strength=strength, rule=rule)
-    return term.rule() if term.active else _unchanged
+    return term.rule(POINTS) if term.active else _unchanged
 
 
 def _unchanged(prev: Any, proposed: Any, lr: Any) -> Any:
@@ -85,8 +87,7 @@ def gd_trajectory(
     with np.errstate(all="ignore"):
         for _ in range(steps):
             grad = gradient(obj, w) + (2 * lam * w if penalty == "l2" else 0.0)
-            proposed = torch.from_numpy(w - lr * grad)
-            w = l1(torch.from_numpy(w), proposed, lr).numpy()
+            w = l1(w, w - lr * grad, lr)
             if not np.isfinite(w).all():
                 break
             rows.append(w)
