@@ -210,3 +210,50 @@ def test_stacked_runs_on_cuda_match_the_cpu_runs() -> None:
         train_stacked(configs, data), train_stacked(configs, data, device="cuda"), strict=True
     ):
         assert _max_weight_difference(cpu, gpu) <= 1e-4
+
+
+@pytest.mark.parametrize("mode", ["inverted", "classic"])
+def test_relu_with_dropout_in_place_has_autograds_values_and_gradients(mode: str) -> None:
+    # The fused step (ReLU, then dropout on its members' slices, in place) against
+    # autograd through relu and the registry's dropout on the same slices.
+    from weightlab.regularize import make_term
+    from weightlab.regularize.arrays import STACKED
+    from weightlab.train.stacked import _ReluScaled
+
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(6, 5, 7, generator=gen)
+    keep = torch.rand(3, 5, 7, generator=gen) >= 0.4
+    term = make_term("dropout", p=0.4, mode=mode)
+    grad = torch.randn(6, 5, 7, generator=gen)
+
+    def scale(x: torch.Tensor) -> None:
+        x[2:5].copy_(term.layer(STACKED, x[2:5], keep, True))
+
+    mine = z.clone().requires_grad_()
+    out = _ReluScaled.apply(mine.clone(), scale)
+    out.backward(grad)
+    theirs = z.clone().requires_grad_()
+    h = torch.relu(theirs)
+    want = torch.cat([h[:2], term.layer(STACKED, h[2:5], keep, True), h[5:]])
+    want.backward(grad)
+    assert torch.equal(out.detach(), want.detach())
+    assert torch.equal(mine.grad, theirs.grad)  # type: ignore[arg-type]
+    assert bool((mine.grad[2:5][~keep] == 0).all())  # type: ignore[index]
+
+
+def test_dropout_after_relu_is_applied_in_place_and_otherwise_split() -> None:
+    from weightlab.train.stacked import _scales_after_relu, _settings, _stack
+
+    for activation, fused in (("relu", True), ("tanh", False)):
+        configs, _ = _bucket(
+            model={"arch": "mlp", "hidden": [8], "activation": activation},
+            regularization=["dropout(0.3)", "none"],
+        )
+        settings = _settings(configs, torch.device("cpu"))
+        models = [torch.nn.Sequential(torch.nn.Linear(10, 8), torch.nn.Linear(8, 2))] * 2
+        stack = _stack(models, activation, torch.device("cpu"))
+        assert _scales_after_relu(stack, settings) is fused
+    configs, _ = _bucket(regularization=["l2(0.1)", "none"])
+    settings = _settings(configs, torch.device("cpu"))
+    relu = _stack(models, "relu", torch.device("cpu"))
+    assert not _scales_after_relu(relu, settings)  # no layer term at all

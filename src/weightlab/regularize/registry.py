@@ -188,6 +188,11 @@ class TermEntry:
         describe: ``params -> str``, the label figures show (default: the term's string).
         stack_problem: ``params -> str | None``: why runs with this term cannot train in
             a stack (None: they can, exactly as alone).
+        scales: the layer's arithmetic multiplies its input elementwise by factors
+            ``s ≥ 0`` that do not depend on it (``x ↦ x·s``, as dropout's ``m/(1 − p)``):
+            its gradient is the same map applied to the gradient, and after a ReLU it
+            leaves the output's zero pattern to say where the gradient flows, so the
+            stacked engine applies it in place instead of splitting the stack.
         native: framework → ``(code, caveat)``: how a framework writes the term with its
             own objects, ``{param}`` placeholders filled from the term's parameters (the
             translator lists it beside weightlab's adapter); ``caveat`` says where the
@@ -209,6 +214,7 @@ class TermEntry:
     branches_on_sign: Callable[[Mapping[str, Any]], bool] = _never
     describe: Callable[[Mapping[str, Any]], str] | None = None
     stack_problem: Callable[[Mapping[str, Any]], str | None] = lambda params: None
+    scales: bool = False
     native: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
@@ -261,6 +267,7 @@ def register(
     branches_on_sign: Callable[[Mapping[str, Any]], bool] = _never,
     describe: Callable[[Mapping[str, Any]], str] | None = None,
     stack_problem: Callable[[Mapping[str, Any]], str | None] | None = None,
+    scales: bool = False,
     native: Mapping[str, tuple[str, str]] | None = None,
 ) -> TermEntry:
     """Register a term; its docstring is that of its arithmetic (``penalty``, ``rule``
@@ -312,6 +319,7 @@ def register(
         branches_on_sign=branches_on_sign,
         describe=describe,
         stack_problem=stack_problem or (lambda params: None),
+        scales=scales,
         native=dict(native or {}),
     )
     REGISTRY[name] = entry

@@ -259,6 +259,7 @@ register(
     "dropout",
     [Param("p", PROBABILITY, example=0.5), Param("mode", OneOf(MODES), "inverted")],
     layer=dropout_layer,
+    scales=True,
     active=_positive("p"),
     canonical=lambda p: Canonical(dropout=(p["p"], p["mode"])),
     effect="noise",

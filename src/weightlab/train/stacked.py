@@ -415,14 +415,80 @@ _IN_PLACE: dict[str, Callable[[Tensor], Tensor]] = {
 def _forward(stack: _Stack, x: Tensor, settings: _Settings, masks: _Masks | None) -> Tensor:
     """Logits [K, outputs, B] for inputs ``x`` ([B, in] shared or [K, B, in]); with
     ``masks`` in training (dropout on), without in evaluation."""
-    act = _IN_PLACE.get(stack.activation) or ACTIVATION_FNS[stack.activation]
+    fused = _scales_after_relu(stack, settings)
+    act = (
+        _identity if fused else _IN_PLACE.get(stack.activation) or ACTIVATION_FNS[stack.activation]
+    )
     h = x
     for i in range(len(stack.weights) - 1):
         w, b = stack.weights[i], stack.biases[i]
         h = _first_layer(h, w, b, act) if i == 0 else act(torch.baddbmm(b.unsqueeze(1), h, w))
-        h = _layers(h, i, settings, masks)
+        if fused:
+            h = _ReluScaled.apply(h, _scalings(i, settings, masks))  # type: ignore[no-untyped-call]
+        else:
+            h = _layers(h, i, settings, masks)
     out: Tensor = _OutputLayer.apply(h, stack.weights[-1], stack.biases[-1])  # type: ignore[no-untyped-call]
     return out
+
+
+def _identity(x: Tensor) -> Tensor:
+    return x
+
+
+def _scales_after_relu(stack: _Stack, settings: _Settings) -> bool:
+    """Whether the layer terms (dropout) can be applied in place after ReLU: some model
+    has one and every one scales its input (``TermEntry.scales``)."""
+    layers = settings.layers
+    return stack.activation == "relu" and bool(layers) and all(g.entry.scales for g in layers)
+
+
+_Scaling = Callable[[Tensor], None]
+
+
+def _scalings(index: int, settings: _Settings, masks: _Masks | None) -> _Scaling:
+    """The layer terms after hidden activation ``index``, as one function that applies
+    each to its members' slices of a [K, B, width] tensor in place (the registry's
+    arithmetic, the members' own parameters and masks)."""
+    parts = [
+        (group.entry, a, b, params, masks.layer(index, a, b) if masks is not None else None)
+        for group in settings.layers
+        for a, b, params in group.slices
+    ]
+
+    def scale(x: Tensor) -> None:
+        for entry, a, b, params, keep in parts:
+            part = x[a:b]
+            new = entry.layer(STACKED, part, keep, masks is not None, **params)  # type: ignore[misc]
+            if new is not part:
+                part.copy_(new)
+
+    return scale
+
+
+class _ReluScaled(torch.autograd.Function):
+    """``relu(z)`` with the layer terms that scale (dropout: ``x·m/(1 − p)``) applied in
+    place on their members' slices, so the stack is never split and concatenated.
+
+    The gradient is the same: a scaling's gradient is the scaling of the gradient, and
+    ReLU's gradient passes where the output is positive, which the scaled output still
+    says exactly (a dropped unit is 0 either way, a kept one keeps its sign)."""
+
+    @staticmethod
+    def forward(ctx: Any, z: Tensor, scale: _Scaling) -> Tensor:
+        # In place on the product, as the unfused path does: its gradient does not read it.
+        out = torch.relu_(z)
+        scale(out)
+        ctx.mark_dirty(z)
+        ctx.save_for_backward(out)
+        ctx.scale = scale
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (out,) = ctx.saved_tensors
+        grad_z = torch.ops.aten.threshold_backward(grad, out, 0)
+        ctx.scale(grad_z)
+        return grad_z, None
 
 
 def _layers(h: Tensor, index: int, settings: _Settings, masks: _Masks | None) -> Tensor:
