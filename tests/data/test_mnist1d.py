@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +72,19 @@ def test_the_cache_is_one_npz_file_and_is_read_back(cached: Path) -> None:
     assert arrays["x"].shape == (4000, 40) and arrays["x_test"].shape == (1000, 40)
     raw = load_dataset("mnist1d", standardize=False)
     assert np.array_equal(raw.x_train.numpy(), arrays["x"].astype(np.float32))
+
+
+def test_reading_the_cache_does_not_import_the_generator(cached: Path) -> None:
+    # The generator imports SciPy (about a second): a sweep's start-up should not.
+    code = (
+        "import sys; from weightlab.data import load_dataset; load_dataset('mnist1d'); "
+        "print(sorted(m for m in sys.modules if m.startswith(('mnist1d', 'scipy.interp'))))"
+    )
+    env = {**os.environ, "WEIGHTLAB_CACHE": str(cached)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert len(list(cached.iterdir())) == 1  # read, not written again
 
 
 def test_generation_leaves_the_global_random_state_alone(generated: Generated) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import importlib.metadata
 import json
 import os
 import random
@@ -60,12 +61,17 @@ def _global_rng_preserved() -> Iterator[None]:
         np.random.set_state(np_state)
 
 
-def _generator_args() -> tuple[Any, str]:
-    data = importlib.import_module("mnist1d.data")
-    args = data.get_dataset_args(as_dict=True)
-    args.pop("url", None)
-    key = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
-    return data, key
+def _cache_key() -> str:
+    """The cache file's key: the installed ``mnist1d`` release (its default arguments are
+    fixed per release), found without importing the package, which takes about a second
+    (it imports SciPy); from the arguments themselves when no release is recorded."""
+    try:
+        made_by = f"mnist1d {importlib.metadata.version('mnist1d')}"
+    except importlib.metadata.PackageNotFoundError:
+        args = importlib.import_module("mnist1d.data").get_dataset_args(as_dict=True)
+        args.pop("url", None)
+        made_by = json.dumps(args, sort_keys=True)
+    return hashlib.sha256(made_by.encode()).hexdigest()[:12]
 
 
 def _generate(data: Any) -> dict[str, Array]:
@@ -114,11 +120,10 @@ def _write(path: Path, arrays: dict[str, Array]) -> None:
 def mnist1d_arrays() -> dict[str, Array]:
     """The MNIST-1D arrays ``x [4000, 40]``, ``y``, ``x_test [1000, 40]``, ``y_test``,
     read from the cache or generated (a few seconds) and cached."""
-    data, key = _generator_args()
-    path = cache_dir() / f"mnist1d-{key}.npz"
+    path = cache_dir() / f"mnist1d-{_cache_key()}.npz"
     arrays = _read(path)
     if arrays is None:
-        arrays = _generate(data)
+        arrays = _generate(importlib.import_module("mnist1d.data"))
         _write(path, arrays)
     return arrays
 
