@@ -365,6 +365,23 @@ def test_console_script_runs_as_a_process() -> None:
     assert json.loads(proc.stdout)["tables"]["l1"][4]["seed"] == [0.95, 0.0]
 
 
+def test_the_command_leaves_fast_with_its_output_and_exit_code(tmp_path: Path) -> None:
+    # entry() skips the interpreter's teardown: the output must be flushed first, and
+    # errors keep their exit code and message.
+    many = subprocess.run(
+        [sys.executable, "-m", "weightlab", "terms", "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert many.returncode == 0, many.stderr
+    assert len(json.loads(many.stdout)) >= 5  # every term, the whole JSON document
+    bad = subprocess.run(
+        [sys.executable, "-m", "weightlab", "run", str(tmp_path / "no.yaml")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("Error: The 'spec' parameter of run must be an existing")
+
+
 def test_inspect_inputs_from_a_dataset(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

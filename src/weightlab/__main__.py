@@ -1,5 +1,5 @@
 """``python -m weightlab``: the command line."""
 
-from weightlab.cli import main
+from weightlab._launch import command
 
-main()
+command()

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import torch
 import torch.multiprocessing  # registers tensor pickling through shared memory
 
+from weightlab._launch import Started, take
 from weightlab._optional import require
 from weightlab._validate import Described, error_summary, fail
 from weightlab.data import Dataset, load_dataset
@@ -55,6 +56,7 @@ __all__ = [
     "StepCounter",
     "keep_freed_memory",
     "train_chunk",
+    "worker_main",
 ]
 
 BACKENDS: tuple[str, ...] = ("inprocess", "local", "ray")
@@ -280,7 +282,7 @@ def keep_freed_memory() -> bool:
         return False
 
 
-def _worker_main(conn: Connection, parent: int) -> None:
+def worker_main(conn: Connection, parent: int) -> None:
     """A worker process: train the chunks the driver sends, report model-steps as they
     go, send each chunk's results back.  One torch thread; Ctrl-C is the driver's to
     handle.  A worker whose driver is gone (killed) stops at the next step."""
@@ -299,8 +301,8 @@ def _worker_main(conn: Connection, parent: int) -> None:
             message = conn.recv()
         except (EOFError, OSError):
             return
-        if message is None:
-            return
+        if message is None:  # the driver's goodbye: nothing here needs tearing down
+            os._exit(0)  # (an interpreter's orderly exit with torch loaded takes ~0.5 s)
         if message[0] == "data":  # the driver's datasets, in shared memory
             cache.update(message[1])
             continue
@@ -347,15 +349,13 @@ class _Chunk:
 class _Worker:
     """One worker process and the driver's end of its pipe."""
 
-    def __init__(self, context: BaseContext) -> None:
-        self.conn, child = context.Pipe()
-        self.process = context.Process(  # type: ignore[attr-defined]
-            target=_worker_main, args=(child, os.getpid()), daemon=True
-        )
-        self.started = time.time()
-        self.process.start()
-        child.close()
+    def __init__(self, started: Started) -> None:
+        self.conn, self.process, self.started = started.conn, started.process, started.started
         self.data: set[str] = set()  # the datasets it holds
+
+    @classmethod
+    def new(cls, context: BaseContext) -> _Worker:
+        return cls(Started(context))
 
     def stop(self) -> None:
         if self.process.is_alive():
@@ -383,7 +383,10 @@ class LocalProcesses:
         self.workers = workers or os.cpu_count() or 1
         self.device = device
         self._context = multiprocessing.get_context("spawn")
-        self._idle = [_Worker(self._context) for _ in range(self.workers)]
+        # Workers the command line started before its own imports come first.
+        adopted = [_Worker(w) for w in take(self.workers)]
+        fresh = [_Worker.new(self._context) for _ in range(self.workers - len(adopted))]
+        self._idle = [*adopted, *fresh]
         self._busy: dict[int, _Worker] = {}
         self._chunks: dict[int, _Chunk] = {}
         self._notes: list[str] = []
@@ -412,7 +415,7 @@ class LocalProcesses:
         chunk.steps = 0
         while self._idle and not self._idle[-1].process.is_alive():
             self._idle.pop().stop()  # died while idle: nothing was lost
-        worker = self._idle.pop() if self._idle else _Worker(self._context)
+        worker = self._idle.pop() if self._idle else _Worker.new(self._context)
         self._busy[ticket] = worker
         with contextlib.suppress(OSError):  # it died just now: the next poll retries
             keys = {_dataset_key(c) for c in chunk.configs} & set(self._datasets)

@@ -1,0 +1,98 @@
+"""The ``weightlab`` command's first module: light on purpose (no torch).
+
+``weightlab run`` on local worker processes spends its first seconds importing: the
+command line imports torch and every command (about 2 s), and each worker process then
+imports torch again (about 1.5 s).  :func:`command` starts the workers first, so that
+their imports overlap the command line's; :class:`weightlab.sweep.backends.LocalProcesses`
+adopts them (:func:`take`).  Nothing else changes: a run that ends before it needs them
+(bad input, ``--help``) leaves them, and they exit when this process does (their pipe
+closes).
+
+It is also the module a spawned worker re-imports as the parent's main script, so it
+keeps every worker free of the command line's imports.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
+from typing import Any
+
+__all__ = ["Started", "command", "local_workers", "start", "take"]
+
+
+class Started:
+    """A worker process just started: the driver's end of its pipe, the process and
+    when it was started."""
+
+    def __init__(self, context: BaseContext) -> None:
+        self.conn, child = context.Pipe()
+        self.process: Any = context.Process(  # type: ignore[attr-defined]
+            target=_worker, args=(child, os.getpid()), daemon=True
+        )
+        self.started = time.time()
+        self.process.start()
+        child.close()
+
+
+def _worker(conn: Connection, parent: int) -> None:
+    from weightlab.sweep.backends import worker_main
+
+    worker_main(conn, parent)
+
+
+_STARTED: list[Started] = []
+
+
+def start(count: int) -> None:
+    """Start ``count`` spawned worker processes now, for :func:`take`."""
+    context = multiprocessing.get_context("spawn")
+    _STARTED.extend(Started(context) for _ in range(count))
+
+
+def take(count: int) -> list[Started]:
+    """Up to ``count`` of the workers :func:`start` started that are still alive
+    (each taken once)."""
+    alive = [w for w in _STARTED if w.process.is_alive()]
+    taken, _STARTED[:] = alive[:count], alive[count:]
+    return taken
+
+
+def local_workers(args: list[str]) -> int:
+    """How many local worker processes ``weightlab <args>`` will start: for ``run`` on
+    the default ``local`` backend (``--workers`` or one per core, when more than one),
+    else 0.  Anything unusual (``--help``, an option it cannot read) answers 0: the
+    command then starts its workers itself."""
+    if not args or args[0] != "run" or any(a in ("--help", "-h") for a in args):
+        return 0
+    options: dict[str, str] = {}
+    for i, arg in enumerate(args[1:], start=1):
+        name, equals, value = arg.partition("=")
+        if name in ("--backend", "--workers"):
+            if not equals:
+                if i + 1 >= len(args):
+                    return 0
+                value = args[i + 1]
+            options[name] = value
+    if options.get("--backend", "local") != "local":
+        return 0
+    try:
+        count = int(options.get("--workers") or os.cpu_count() or 1)
+    except ValueError:
+        return 0
+    return count if 1 < count <= 64 else 0
+
+
+def command() -> None:
+    """The ``weightlab`` console script: local workers for ``weightlab run`` first, then
+    the command line (:func:`weightlab.cli.entry`)."""
+    count = local_workers(sys.argv[1:])
+    if count:
+        start(count)
+    from weightlab.cli import entry
+
+    entry()
