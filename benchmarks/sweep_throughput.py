@@ -342,27 +342,16 @@ def end_to_end(quick: bool) -> dict[str, Any]:
 
 
 def _split(spec: Path, store: Path) -> dict[str, float]:
-    """``weightlab run``'s work (the same call the command makes, local worker
-    processes) in a fresh process, with the time each part took."""
-    command = [sys.executable, __file__, "--split-child", str(spec), str(store)]
+    """``weightlab run --json`` once more, as the end-to-end rows ran it: the phases it
+    reports (``timings``) and the wall-clock time of the whole command."""
+    command = [sys.executable, "-m", "weightlab", "run", str(spec)]
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    timings: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    done = subprocess.run(
+        [*command, "--store", str(store), "--json"], capture_output=True, text=True, check=True
+    )
+    timings: dict[str, float] = json.loads(done.stdout)["timings"]
     timings["wall"] = time.perf_counter() - start
     return timings
-
-
-def _split_child(spec_path: str, store_path: str) -> None:
-    launched = time.time()
-    from weightlab.store import Store
-    from weightlab.sweep.runner import run_sweep
-
-    imported = time.time()
-    store = Store(Path(store_path))
-    summary = run_sweep(load_spec(Path(spec_path)), store, backend="local")
-    timings = dict(summary.timings)
-    timings["imports"] = imported - launched
-    print(json.dumps(timings))
 
 
 def _split_rows(split: dict[str, float], workers: int) -> list[tuple[str, float]]:
@@ -370,9 +359,10 @@ def _split_rows(split: dict[str, float], workers: int) -> list[tuple[str, float]
     so each counts its sum over the runs divided by ``workers``."""
     # The worker processes start while the driver prepares: only what is left counts.
     waiting = max(0.0, split.get("workers", 0.0) - split["prepare"])
-    startup = split["imports"] + split["prepare"] + waiting
     rows = [
-        ("start-up (interpreter, imports, spec, data, worker processes)", startup),
+        ("command start and end (interpreter, imports, results table)",
+         split["wall"] - split["total"]),
+        ("spec, data, worker processes ready", split["prepare"] + waiting),
         ("initialization", split.get("init", 0.0) / workers),
         ("training steps", split.get("train", 0.0) / workers),
         ("evaluation", split.get("eval", 0.0) / workers),
@@ -380,7 +370,7 @@ def _split_rows(split: dict[str, float], workers: int) -> list[tuple[str, float]
          (split.get("diagnostics", 0.0) + split.get("probes", 0.0)) / workers),
         ("store writes", split.get("store", 0.0)),
     ]  # fmt: skip
-    rows.append(("other (process start, waiting, results to the driver)",
+    rows.append(("other (waiting for the slower worker, results to the driver)",
                  split["wall"] - sum(seconds for _, seconds in rows)))  # fmt: skip
     return rows
 
@@ -455,9 +445,6 @@ def _print(result: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--split-child":
-        _split_child(sys.argv[2], sys.argv[3])
-        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short measurements (~1 min)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -209,12 +209,17 @@ def test_run_errors_are_one_line(args: list[str], message: str, tmp_path: Path) 
 
 def test_runs_rejects_an_unknown_sweep(tmp_path: Path) -> None:
     spec, store = _spec(tmp_path, 100), tmp_path / "store"
-    subprocess.run(
+    ran = subprocess.run(
         [sys.executable, "-m", "weightlab", "run", str(spec), "--store", str(store), "--json"],
         capture_output=True,
         timeout=300,
         check=True,
     )
+    # Where the time went, with the workers that started before the command's imports.
+    timings = json.loads(ran.stdout)["timings"]
+    local = {"workers"} if (os.cpu_count() or 1) > 1 else set()  # else trained in process
+    assert {"prepare", "train", "eval", "store", "total", *local} <= set(timings)
+    assert 0 <= timings["prepare"] <= timings["total"] and timings["train"] > 0
     proc = subprocess.run(
         [sys.executable, "-m", "weightlab", "runs", "--store", str(store), "--sweep", "other"],
         capture_output=True,

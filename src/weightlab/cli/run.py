@@ -173,6 +173,7 @@ def _print_outcome(
                 "failed": summary.failed,
                 "runs": rows,
                 "claims": [v.to_json() for v in verdicts],
+                "timings": summary.timings,
             }
         )
         return

@@ -393,6 +393,7 @@ class LocalProcesses:
         self._next = 0
         self._datasets: dict[str, Dataset] = {}
         self.startup: list[float] = []  # seconds each worker took to be ready
+        self.ready_at: list[float] = []  # when each was ready (time.time())
 
     def share(self, datasets: dict[str, Dataset]) -> None:
         """Hand ``datasets`` (keyed like :func:`dataset_for`'s cache) to the workers:
@@ -441,6 +442,7 @@ class LocalProcesses:
                 kind, _, payload = worker.conn.recv()
                 if kind == "ready":
                     self.startup.append(payload - worker.started)
+                    self.ready_at.append(payload)
                 elif kind == "steps":
                     chunk.steps = payload
                 else:

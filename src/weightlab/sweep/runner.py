@@ -89,7 +89,8 @@ class SweepSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     diverged: list[str] = field(default_factory=list)
     # Where the time went, in seconds: ``prepare`` (checking the spec, loading data,
-    # opening the sweep), ``workers`` (the slowest worker process's start), the runs'
+    # opening the sweep), ``workers`` (from the call's start until the last local worker
+    # process was ready: they may have started before it, see weightlab._launch), the runs'
     # phases summed over the runs (``init``, ``train``, ``eval``, ``diagnostics``,
     # ``probes``; worker processes run them side by side), ``store`` (writing results)
     # and ``total`` (the whole call).
@@ -285,8 +286,10 @@ def _run_sweep(
             driver.run_on(executor, should_stop)
     finally:
         executor.close()
-    if isinstance(executor, LocalProcesses) and executor.startup:
-        summary.timings["workers"] = max(executor.startup)
+    started_at = time.time() - (time.perf_counter() - start)
+    if isinstance(executor, LocalProcesses) and executor.ready_at:
+        # From the sweep's start (workers may have started before it) to the last ready.
+        summary.timings["workers"] = max(0.0, max(executor.ready_at) - started_at)
     summary.timings["total"] = time.perf_counter() - start
     return summary
 
