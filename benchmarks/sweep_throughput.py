@@ -21,8 +21,10 @@ model-step (forward 2, backward 4).
    seeds, 1000 steps, evaluated every 100, everything recorded) with ``weightlab run``,
    with ``weightlab run --engine sequential``, and as a plain two-process loop a user
    writes (``plain_loop.py``), each a fresh process and a fresh store (medians).
-3. How ``weightlab run``'s time splits into start-up, initialization, training steps,
-   evaluation, diagnostics/histograms/probes and store writes.
+3. How ``weightlab run``'s time splits (one more ``weightlab run --json``, whose
+   ``timings`` say where it went) into the command's start and end, the spec, data and
+   workers, initialization, training steps, evaluation, diagnostics/histograms/probes
+   and store writes.
 
 ``--quick`` keeps every measurement short (a 200-step sweep, one repetition: about a
 minute on two cores); ``--json`` prints the numbers as JSON.  With ``--device cuda`` the
