@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -380,6 +381,29 @@ def test_the_command_leaves_fast_with_its_output_and_exit_code(tmp_path: Path) -
     )  # fmt: skip
     assert bad.returncode == 2
     assert bad.stderr.startswith("Error: The 'spec' parameter of run must be an existing")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sets a pipe's size")
+def test_a_reader_that_goes_away_stops_the_command_quietly() -> None:
+    # weightlab terms | head -1: exit 141 (SIGPIPE's), nothing on stderr.  The pipe holds
+    # 4 KiB and the table is larger, so the command is still writing when it closes.
+    import fcntl
+
+    # Buffered output as by default (unbuffered, a write cut short by the closed pipe
+    # returns its partial count and Python drops the rest without an error).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "weightlab", "terms"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    fcntl.fcntl(proc.stdout.fileno(), 1031, 4096)  # F_SETPIPE_SZ
+    assert os.read(proc.stdout.fileno(), 64)  # a little of the first line, as head does
+    proc.stdout.close()
+    assert proc.wait(120) == 141
+    assert proc.stderr.read() == b""
 
 
 def test_inspect_inputs_from_a_dataset(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect as pyinspect
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import torch
 import typer
@@ -117,13 +117,24 @@ def main(argv: list[str] | None = None) -> None:
     except MissingExtraError as error:  # its message names the pip command
         _fail(str(error))
     except BrokenPipeError:  # the reader went away (weightlab runs | head): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(141)
+        _reader_gone()
+    except SystemExit:
+        # The option parser turns a reader that went away into exit code 1, after
+        # wrapping the streams so that they swallow the error.
+        if "PacifyFlushWrapper" in type(sys.stdout).__name__:
+            _reader_gone()
+        raise
     except OSError as error:  # a file or folder that cannot be read, made or written
         _fail(file_problem(error))
     except UnicodeDecodeError as error:
         _fail(f"A file is not UTF-8 text (byte {error.start}: {error.reason}).")
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _reader_gone() -> NoReturn:
+    """Exit 141 (as a process killed by SIGPIPE), writing nothing more."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(141)
 
 
 def entry() -> None:
@@ -142,7 +153,9 @@ def entry() -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except (BrokenPipeError, ValueError):  # the reader went away, or a closed stream
+    except BrokenPipeError:  # the reader went away before the last of the output
+        code = 141
+    except ValueError:  # a stream closed already
         pass
     os._exit(code or 0)
 

@@ -24,8 +24,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (``weightlab runs | head``): the command line's entry
+        point stops quietly with exit code 141, as a process stopped by SIGPIPE (rich's
+        own handler exits 1, which reads as a failure)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+out = _Console()
+err = _Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the results as JSON.")]
 SeedOption = Annotated[
