@@ -40,7 +40,8 @@ def print_translation(t: Translation) -> None:
 
 
 _SETTING_HELP = (
-    "The setting, framework:Name(args), several joined by '+': "
+    "The setting, framework:Name(args), several joined by '+' (the framework: prefix "
+    "may be left out where only one framework has the name: 'L2(0.01)' is Keras'): "
     "'keras:L2(0.01)', 'torch:AdamW(weight_decay=0.01)', 'mlx:he_normal()', "
     "'weightlab:l2(0.01) + max_norm(3)'. "
     "Supported: "
