@@ -10,6 +10,7 @@ import pytest
 
 from theory.test_cli import run
 from weightlab.cli.common import num
+from weightlab.theory import phase_of
 
 
 def test_correlation_and_spectrum_of_an_inspected_mlp(
@@ -34,6 +35,9 @@ def test_correlation_and_spectrum_of_an_inspected_mlp(
     code, out, _ = run(args, capsys, monkeypatch)
     assert code == 0
     assert "Two inputs' correlation" in out and "c-map" in out and "Jacobian singular values" in out
+    words = " ".join(out.split())
+    assert f"χ₁ = {trace['chi1']:.3f} ({phase_of(trace['chi1'])})" in words
+    assert "Two views of a good init" in words and "inf" not in words.split("Two inputs")[1]
     # The spread is printed as free probability predicts it: var σ² / mean², both sides.
     spread = row["var_sq"] / row["mean_sq"] ** 2
     predicted = row["predicted_var_sq"] / row["predicted_mean_sq"] ** 2

@@ -44,6 +44,7 @@ from weightlab.theory import (
     correlation_figure,
     correlation_trace,
     jacobian_spectra,
+    phase_of,
     spectrum_figure,
 )
 from weightlab.theory.phase import scheme_sigma_w2
@@ -484,8 +485,13 @@ def _relative(variance: float, mean: float) -> float:
     return variance / mean**2 if mean > 0 else math.nan
 
 
-def _layer(value: int | None) -> str:
-    return "beyond the depth" if value is None else f"layer {value}"
+def _reached(value: int | None, depth: int) -> str:
+    return f"not within these {depth} layers" if value is None else f"by layer {value}"
+
+
+def _count(value: float) -> str:
+    """A number of layers: ∞ for a law that never gets there."""
+    return "∞" if math.isinf(value) else num(value)
 
 
 def _print_theory(studies: dict[str, Any]) -> None:
@@ -499,11 +505,23 @@ def _print_theory(studies: dict[str, Any]) -> None:
         ):
             table.add_row(str(i), f"{m:.3f}", f"{se:.3f}", f"{p:.3f}")
         out.print(table)
+        depth = len(trace.measured)
         out.print(
-            f"c* = {trace.c_star:.3f}, χ₁ = {trace.chi1:.3f}, ξ_c = {num(trace.xi_c)}. Within "
-            f"{trace.tolerance:g} of c*: measured from {_layer(trace.converged_measured)}, "
-            f"the c-map from {_layer(trace.converged_predicted)}, ξ_c's law after "
-            f"{num(trace.converged_xi)} layers. Measured on 4 networks drawn like this one.",
+            f"Fixed point c* = {trace.c_star:.3f}, χ₁ = {trace.chi1:.3f} ({phase_of(trace.chi1)}), "
+            f"depth scale ξ_c = {_count(trace.xi_c)}. Within {trace.tolerance:g} of c*: "
+            f"measured {_reached(trace.converged_measured, depth)}, the c-map "
+            f"{_reached(trace.converged_predicted, depth)}, c − c* ∝ exp(−layer/ξ_c) after "
+            f"{_count(trace.converged_xi)} layers. Measured on 4 networks drawn like this one.",
+            markup=False,
+            soft_wrap=True,
+        )
+        out.print(
+            "Two views of a good init: the variance derivations behind the recommendation "
+            "keep each layer's variance constant; mean-field theory asks that two inputs' "
+            "correlation neither collapse to c* fast (χ₁ < 1, ordered) nor scatter "
+            "(χ₁ > 1, chaotic). They can disagree: tanh with gain 1 and no bias is critical "
+            "(χ₁ = 1) while its variance shrinks with depth; gain 5/3 holds the variance "
+            "and is chaotic (docs/theory.md).",
             markup=False,
             soft_wrap=True,
         )
