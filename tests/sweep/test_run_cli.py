@@ -52,12 +52,17 @@ def _rows(store: Path) -> list[tuple[str, str, int, float | None]]:
         ).fetchall()
 
 
-def _wait_for_done(store: Path, count: int, timeout: float = 120.0) -> None:
+def _wait_for_done(
+    store: Path, count: int, timeout: float = 120.0, *, running: bool = False
+) -> None:
+    """Until ``count`` runs are done (and, with ``running``, another is in training: a
+    run one by one is written, then the next claimed, so between the two none is)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if (store / "runs.db").exists():
             try:
-                if sum(r[1] == "done" for r in _rows(store)) >= count:
+                statuses = [r[1] for r in _rows(store)]
+                if statuses.count("done") >= count and (not running or "running" in statuses):
                     return
             except sqlite3.OperationalError:
                 pass
@@ -87,7 +92,7 @@ ENGINES = {
 def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path: Path, engine: str) -> None:
     spec, store = _spec(tmp_path, 1500), tmp_path / "store"
     proc = _cli("run", str(spec), "--store", str(store), "--json", *ENGINES[engine])
-    _wait_for_done(store, 2)
+    _wait_for_done(store, 2, running=True)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     before = _rows(store)
