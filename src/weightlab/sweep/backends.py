@@ -15,8 +15,10 @@ on a two-core machine, so every worker runs one torch thread, and parallelism co
 one worker process per core.
 
 Local workers start while the driver checks the spec (a worker takes a second or two to
-import torch), live for the whole sweep, and get the driver's datasets through shared
-memory instead of loading (or generating) them again.
+import torch), or, under the ``weightlab run`` command, before the command line's own
+imports (:mod:`weightlab._launch`, whose workers :class:`LocalProcesses` adopts); they
+live for the whole sweep and get the driver's datasets through shared memory instead of
+loading (or generating) them again.
 """
 
 from __future__ import annotations
