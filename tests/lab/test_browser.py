@@ -354,6 +354,26 @@ def test_a_narrow_screen_stacks_the_panels(browser: Any, live_lab: LiveLab, tmp_
     tab.page.close()
 
 
+@pytest.mark.parametrize("function", ["quadratic", "rosenbrock"])
+def test_the_landscape_title_fits_a_narrow_screen(
+    browser: Any, live_lab: LiveLab, function: str
+) -> None:
+    tab = Tab(browser, live_lab, {"width": 380, "height": 900})
+    tab.open("?tab=landscape")
+    tab.page.select_option("#landscape-form [name=function]", function)
+    tab.wait(
+        "(document.getElementById('landscape-plot').layout?.title?.text || '')"
+        f".startsWith('{function}:')"
+    )
+    box = tab.js(
+        "(r => [r.left, r.right])(document.querySelector('#landscape-plot .gtitle')"
+        ".getBoundingClientRect())"
+    )
+    assert box[0] >= 0 and box[1] <= 380  # the whole title on screen
+    assert tab.errors == []
+    tab.page.close()
+
+
 def test_lambda_slider_changes_the_contours_and_a_click_starts_descent(
     tab: Tab, tmp_path: Path
 ) -> None:

@@ -1499,7 +1499,12 @@
     const [x0, x1, y0, y1] = d.window;
     const penalty = { none: "", l1: " + λ‖w‖₁", l2: " + λ‖w‖₂²" }[d.penalty];
     plot("landscape-plot", traces, {
-      title: { text: `${d.function}: J = ${d.formula}${penalty}, λ = ${fmt(d.lam)}`, font: { size: 13 } },
+      // On a narrow screen the formula gets a line of its own (the title is not cut).
+      title: {
+        text: `${d.function}:${window.innerWidth < 500 ? "<br>" : " "}J = ${d.formula}${penalty}, λ = ${fmt(d.lam)}`,
+        font: { size: window.innerWidth < 500 ? 10 : 13 },
+      },
+      ...(window.innerWidth < 500 ? { margin: { l: 42, r: 12, t: 56, b: 64 } } : {}),
       xaxis: { range: [x0, x1], title: { text: "w₁" }, zeroline: true, zerolinecolor: "#666", constrain: "domain" },
       yaxis: { range: [y0, y1], title: { text: "w₂" }, scaleanchor: "x", zeroline: true, zerolinecolor: "#666", constrain: "domain" },
       legend: { orientation: "h", y: -0.12 },
