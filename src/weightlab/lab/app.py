@@ -455,10 +455,7 @@ def _install_other_routes(app: FastAPI, lab: Lab, runs: RunStore) -> None:
         """J + λP on a grid (log-scaled for functions with a huge range), J alone, the
         regularized optimum, its path over λ, the penalty's level set through it and a
         gradient-descent trajectory."""
-        out = landscape.surface(query)
-        # The grids hold finite numbers or None already: only the rest needs the walk.
-        grids = {key: out.pop(key) for key in ("w1", "w2", "total", "loss")}
-        return JSONResponse({**finite_json(out), **grids})
+        return _json(landscape.surface(query))
 
     @app.post("/api/theory/phase", responses=_ERRORS, name="theory phase", tags=["theory"])
     def theory_phase(query: TheoryPhaseQuery) -> JSONResponse:
