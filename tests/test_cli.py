@@ -518,3 +518,27 @@ def test_every_commands_help_is_whole_paragraphs() -> None:
     assert len(helps) >= 15 and all(helps)
     for text in helps:
         assert all("\n" not in block for block in text.split("\n\n")), text
+
+
+def test_every_command_has_its_module_in_the_table() -> None:
+    """A command missing from COMMANDS would be unknown when typed first."""
+    from weightlab.cli import COMMANDS, load_commands
+
+    typer_app = load_commands()
+    names = {c.name for c in typer_app.registered_commands}
+    names |= {g.name for g in typer_app.registered_groups}
+    assert names == set(COMMANDS)
+
+
+def test_run_imports_neither_matplotlib_nor_the_lab() -> None:
+    """``weightlab run`` loads its own command only (start-up time of every sweep)."""
+    code = (
+        "import sys\n"
+        "from weightlab.cli import load_commands\n"
+        "app = load_commands(['run', 'spec.yaml'])\n"
+        "names = {c.name for c in app.registered_commands}\n"
+        "heavy = sorted(m for m in ('matplotlib', 'fastapi', 'weightlab.lab') if m in sys.modules)\n"
+        "print({'run', 'runs'} <= names, 'demo' in names, heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True False []"

@@ -6,10 +6,11 @@ Bad input exits with code 2 and one line on stderr.
 
 from __future__ import annotations
 
+import importlib
 import inspect as pyinspect
 import os
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import torch
 import typer
@@ -17,24 +18,30 @@ import typer
 from weightlab import __version__
 from weightlab._optional import MissingExtraError
 from weightlab._validate import ParameterError, ParameterTypeError, error_summary
-from weightlab.cli import (  # noqa: F401 - importing a command module registers its commands
-    claims,
-    demo,
-    figure,
-    inspect,
-    lab,
-    report,
-    run,
-    schemes,
-    seed,
-    store,
-    terms,
-    theory,
-    translate,
-)
-from weightlab.cli.common import app, out
+from weightlab.cli import common
+from weightlab.cli.common import out
 
-__all__ = ["app", "entry", "file_problem", "main", "paragraphs"]
+__all__ = ["COMMANDS", "app", "entry", "file_problem", "load_commands", "main", "paragraphs"]
+
+# Each command's module (importing it registers the command on ``common.app``).  A
+# command line imports only its command's module: ``weightlab run`` then starts without
+# the report's, the lab's and the other commands' imports (matplotlib, the web server).
+COMMANDS: dict[str, str] = {
+    "claims": "claims",
+    "demo": "demo",
+    "figure": "figure",
+    "inspect": "inspect",
+    "lab": "lab",
+    "report": "report",
+    "run": "run",
+    "runs": "run",
+    "schemes": "schemes",
+    "seed-example": "seed",
+    "store": "store",
+    "terms": "terms",
+    "theory": "theory",
+    "translate": "translate",
+}
 
 
 def paragraphs(text: str) -> str:
@@ -60,7 +67,22 @@ def _unwrap_help(typer_app: typer.Typer) -> None:
             _unwrap_help(group.typer_instance)
 
 
-_unwrap_help(app)
+def load_commands(args: list[str] | None = None) -> typer.Typer:
+    """The command line's app with the command ``args`` names registered, or every
+    command when ``args`` names none (``--help``, ``--version``, a typo)."""
+    name = args[0] if args else None
+    modules = [COMMANDS[name]] if name in COMMANDS else sorted(set(COMMANDS.values()))
+    for module in modules:
+        importlib.import_module(f"weightlab.cli.{module}")
+    _unwrap_help(common.app)
+    return common.app
+
+
+def __getattr__(name: str) -> Any:
+    # ``weightlab.cli.app``: the app with every command.
+    if name == "app":
+        return load_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _version(value: bool) -> None:
@@ -69,7 +91,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@common.app.callback()
 def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
@@ -101,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     input reported as one line with exit code 2."""
     torch.set_num_threads(1)
     args = (sys.argv[1:] if argv is None else argv) or ["--help"]
+    app = load_commands(args)
     try:
         code = app(args=args, prog_name="weightlab", standalone_mode=False)
     except (ParameterError, ParameterTypeError) as error:
