@@ -13,6 +13,9 @@ from weightlab._validate import check_generator, same_device
 from weightlab.regularize.dropout import (
     Dropout,
     dropout,
+    keep_bits,
+    keep_mask,
+    keep_threshold,
     mc_dropout,
     mc_predict,
 )
@@ -88,6 +91,45 @@ def test_gradient_is_scaled_mask(gen: torch.Generator) -> None:
     assert x.grad is not None
     expected = (out != 0).to(x.dtype) / 0.75
     assert torch.equal(x.grad, expected)
+
+
+def test_keep_threshold_rounds_p_to_sixteen_bits() -> None:
+    assert keep_threshold(0.0) == -32768  # every unit kept
+    assert keep_threshold(0.5) == 0
+    assert keep_threshold(0.25) == -16384
+    assert keep_threshold(0.1) == round(6553.6) - 32768
+    assert keep_threshold(1 - 1e-9) == 32767  # one value in 65536 still keeps
+
+
+def test_mask_is_its_bits_against_the_threshold() -> None:
+    x = torch.empty(7, 9)
+    mask = keep_mask(x, 0.3, _seeded(4))
+    bits = keep_bits(63, _seeded(4), torch.device("cpu"))
+    assert bits.dtype == torch.int16 and bits.shape == (63,)
+    assert torch.equal(mask, (bits >= keep_threshold(0.3)).view(7, 9))
+
+
+@pytest.mark.parametrize("first", [4, 8, 100])
+def test_bits_drawn_in_two_parts_are_the_bits_drawn_at_once(first: int) -> None:
+    # What the stacked engine relies on to draw a step's masks in one call.
+    gen = _seeded(9)
+    parts = torch.cat(
+        [keep_bits(first, gen, torch.device("cpu")), keep_bits(37, gen, torch.device("cpu"))]
+    )
+    whole = keep_bits(first + 37, _seeded(9), torch.device("cpu"))
+    assert torch.equal(parts, whole)
+
+
+def test_every_sixteen_bit_lane_is_uniform() -> None:
+    # Each of the four 16-bit numbers read from a 64-bit draw: mean −1/2, the sign
+    # bit (the top lane's too) set half the time. Four standard errors.
+    n = 400_000
+    bits = keep_bits(n, _seeded(13), torch.device("cpu")).view(-1, 4).double()
+    sd = 65536 / math.sqrt(12)
+    for lane in bits.T:
+        assert abs(float(lane.mean()) + 0.5) < 4 * sd / math.sqrt(n / 4)
+        assert abs(float((lane < 0).double().mean()) - 0.5) < 4 * 0.5 / math.sqrt(n / 4)
+    assert int(bits.min()) == -32768 and int(bits.max()) == 32767
 
 
 # --- statistics (fixed seed, tolerance of about four standard errors) ------------------------

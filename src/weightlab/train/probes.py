@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from weightlab.activations import ACTIVATION_MODULES
 from weightlab.data import Dataset
 from weightlab.regularize import DROPOUT_MODULES, TORCH, Dropout, mc_dropout
+from weightlab.regularize.dropout import keep_bits, keep_threshold
 from weightlab.regularize.terms import dropout_layer
 
 __all__ = [
@@ -164,6 +165,32 @@ def _masks(shapes: Sequence[tuple[int, ...]], passes: int, seed: int) -> list[Te
     ]
 
 
+def _keep_masks(
+    shapes: Sequence[tuple[int, ...]],
+    ps: Sequence[float],
+    passes: int,
+    seed: int,
+    dtype: torch.dtype,
+) -> list[Tensor]:
+    """The keep masks of ``passes`` passes that each draw one mask of every shape in
+    ``shapes`` in turn (:func:`~weightlab.regularize.dropout.keep_mask` with drop
+    probabilities ``ps``) from a generator seeded with ``seed``: ``[passes, *shape]``
+    per shape, as the passes one after another draw them.  As 0 and 1 in ``dtype``
+    (multiplying by a bool mask is several times slower, with the same products)."""
+    sizes = [math.prod(shape) for shape in shapes]
+    words = [-(-n // 4) for n in sizes]  # each mask's draw of whole 64-bit words
+    generator = torch.Generator().manual_seed(seed)
+    bits = keep_bits(4 * passes * sum(words), generator, torch.device("cpu"))
+    bits = bits.view(passes, 4 * sum(words))
+    offsets = itertools.accumulate((4 * n for n in words), initial=0)
+    masks = []
+    for start, n, shape, p in zip(offsets, sizes, shapes, ps, strict=False):
+        keep = torch.empty(passes, n, dtype=dtype)
+        torch.ge(bits[:, start : start + n], keep_threshold(p), out=keep)
+        masks.append(keep.view(passes, *shape))
+    return masks
+
+
 def _batched(run: Callable[[int, int], Tensor], passes: int) -> Tensor:
     """``run(first, stop)`` for every pass at once, checked against the first pass alone
     (else every pass alone)."""
@@ -181,11 +208,8 @@ def _mc_passes(layers: Sequence[nn.Module], trace: _Trace, drops: list[int], see
         return trace.logits.expand(MC_SAMPLES, *trace.logits.shape)
     modules = [layers[i] for i in drops]
     shapes = [tuple(trace.inputs[i].shape) for i in drops]
-    keeps = [
-        u >= m.p
-        for m, u in zip(modules, _masks(shapes, MC_SAMPLES, seed), strict=True)
-        if isinstance(m, Dropout)
-    ]
+    ps = [m.p if isinstance(m, Dropout) else 0.0 for m in modules]
+    keeps = _keep_masks(shapes, ps, MC_SAMPLES, seed, trace.inputs[drops[0]].dtype)
 
     def run(first: int, stop: int) -> Tensor:
         z = trace.inputs[drops[0]].expand(stop - first, *trace.inputs[drops[0]].shape)

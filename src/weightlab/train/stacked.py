@@ -60,6 +60,7 @@ from weightlab.regularize import (
     parse_regularization,
     select_params,
 )
+from weightlab.regularize.dropout import keep_bits, keep_threshold
 from weightlab.train.config import RunConfig
 from weightlab.train.loop import (
     RunOutput,
@@ -194,7 +195,7 @@ class _Settings:
     rules: list[_Group]
     layers: list[_Group]
     drop_gens: list[torch.Generator | None]  # each model's own dropout generator
-    drop_p: Tensor  # [K, 1, 1]: each model's dropout probability (0 without dropout)
+    drop_p_values: list[float]  # each model's dropout probability (0 without dropout)
 
     @property
     def needs_prev(self) -> bool:
@@ -230,7 +231,7 @@ def _settings(configs: Sequence[RunConfig], device: torch.device) -> _Settings:
         rules=_groups(regs, "rule", device),
         layers=_groups(regs, "layer", device),
         drop_gens=gens,
-        drop_p=torch.tensor(drop, dtype=torch.float32, device=device).reshape(-1, 1, 1),
+        drop_p_values=drop,
     )
 
 
@@ -313,10 +314,11 @@ def _unstack(stack: _Stack, k: int, template: nn.Module) -> nn.Module:
 
 class _Masks:
     """The dropout keep masks of one training step, each model's from its own generator
-    in the order its sequential run draws them (layer by layer, ``u ≥ p`` for float32
-    ``u ~ U(0, 1)``, as :func:`weightlab.regularize.dropout.keep_mask`), for the models
-    with dropout only. The masks are 0 and 1 in float32, not booleans: on the CPU torch
-    compares into a float tensor and multiplies by one about four times as fast.
+    in the order its sequential run draws them (layer by layer, ``b ≥ keep_threshold(p)``
+    for 16-bit ``b`` from :func:`~weightlab.regularize.dropout.keep_bits`, as
+    :func:`~weightlab.regularize.dropout.keep_mask`), for the models with dropout only.
+    The masks are 0 and 1 in float32, not booleans: on the CPU torch compares into a
+    float tensor and multiplies by one about four times as fast.
 
     On the CPU a generator's draw of ``n + m`` numbers is its draw of ``n`` then of
     ``m``, so all of a model's masks for a step come from one call; elsewhere (CUDA's
@@ -327,7 +329,8 @@ class _Masks:
         self.rows = [k for k, g in enumerate(settings.drop_gens) if g is not None]
         self.gens = [g for g in settings.drop_gens if g is not None]
         self.first = self.rows[0] if self.rows else 0  # members of a layer group are rows
-        self.p = settings.drop_p[self.rows].reshape(-1, 1)
+        thresholds = [keep_threshold(settings.drop_p_values[k]) for k in self.rows]
+        self.threshold = torch.tensor(thresholds, dtype=torch.int16, device=device)
         self.widths = list(widths)
         self.device = device
         self.at_once = device.type == "cpu"
@@ -340,15 +343,18 @@ class _Masks:
         self.keep = [None] * len(self.widths)
         if not self.rows or not self.at_once:
             return
-        sizes = [batch * w for w in self.widths]
-        u = torch.empty(len(self.rows), sum(sizes), device=self.device)
-        for row, gen in zip(u, self.gens, strict=True):
-            row.uniform_(generator=gen)
-        keep = torch.ge(u, self.p, out=torch.empty_like(u))
-        offsets = [0, *itertools.accumulate(sizes)]
+        # Each layer's draw as keep_bits makes it: whole 64-bit words.
+        words = [-(-batch * w // 4) for w in self.widths]
+        bits = torch.empty(len(self.rows), sum(words), dtype=torch.int64, device=self.device)
+        for row, gen in zip(bits, self.gens, strict=True):
+            row.random_(-(2**63), None, generator=gen)
+        offsets = [0, *itertools.accumulate(4 * n for n in words)]
+        bits16 = bits.view(torch.int16)
+        keep = torch.empty(bits16.shape, device=self.device)
+        torch.ge(bits16, self.threshold.unsqueeze(1), out=keep)
         self.keep = [
-            keep[:, start:stop].view(len(self.rows), batch, w)
-            for start, stop, w in zip(offsets, offsets[1:], self.widths, strict=False)
+            keep[:, start : start + batch * w].view(len(self.rows), batch, w)
+            for start, w in zip(offsets, self.widths, strict=False)
         ]
 
     def layer(self, index: int, a: int, b: int) -> Tensor:
@@ -356,9 +362,11 @@ class _Masks:
         ``a`` to ``b − 1`` (all of which use dropout), [b − a, batch, width]."""
         keep = self.keep[index]
         if keep is None:
-            shape = (self.batch, self.widths[index])
-            u = torch.stack([torch.rand(shape, generator=g, device=self.device) for g in self.gens])
-            keep = torch.ge(u, self.p.unsqueeze(2), out=torch.empty_like(u))
+            count = self.batch * self.widths[index]
+            bits = torch.stack([keep_bits(count, g, self.device) for g in self.gens])
+            keep = torch.empty(bits.shape, device=self.device)
+            torch.ge(bits, self.threshold.unsqueeze(1), out=keep)
+            keep = keep.view(len(self.rows), self.batch, self.widths[index])
             self.keep[index] = keep
         start = self.rows.index(a)
         return keep[start : start + b - a]
