@@ -1,12 +1,14 @@
 """The ``weightlab`` command's first module: light on purpose (no torch).
 
 ``weightlab run`` on local worker processes spends its first seconds importing: the
-command line imports torch and every command (about 2 s), and each worker process then
-imports torch again (about 1.5 s).  :func:`command` starts the workers first, so that
-their imports overlap the command line's; :class:`weightlab.sweep.backends.LocalProcesses`
-adopts them (:func:`take`).  Nothing else changes: a run that ends before it needs them
-(bad input, ``--help``) leaves them, and they exit when this process does (their pipe
-closes).
+command line imports torch and every command (about 2 s), and each worker process needs
+torch and the training code too (about 1.5 s).  :func:`command` starts that work first.
+Where the platform has the ``forkserver`` start method (Linux, macOS), it starts the
+server process, which imports the training code once while the command line imports its
+own; every worker is then a fork of it, ready at once (:func:`context`).  Elsewhere it
+spawns the workers themselves, which :class:`weightlab.sweep.backends.LocalProcesses`
+adopts (:func:`take`).  Nothing else changes: a run that ends before it needs them (bad
+input, ``--help``) leaves them, and they exit when this process does.
 
 It is also the module a spawned worker re-imports as the parent's main script, so it
 keeps every worker free of the command line's imports.
@@ -22,7 +24,23 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import Any
 
-__all__ = ["Started", "command", "local_workers", "start", "take"]
+__all__ = ["WORKER_MODULE", "Started", "command", "context", "local_workers", "start", "take"]
+
+WORKER_MODULE = "weightlab.sweep.backends"
+"""What a worker process imports before its first chunk (torch, the engines)."""
+
+
+def context() -> BaseContext:
+    """The start method of local worker processes: ``forkserver`` where the platform has
+    it, its server importing :data:`WORKER_MODULE` once (three interpreters importing
+    torch at once on two cores took about a second longer than two), else ``spawn``.
+    Never a plain fork of the driver, whose threads (progress, shared memory) a fork
+    could copy holding a lock."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    server = multiprocessing.get_context("forkserver")
+    server.set_forkserver_preload([WORKER_MODULE])
+    return server
 
 
 class Started:
@@ -49,9 +67,16 @@ _STARTED: list[Started] = []
 
 
 def start(count: int) -> None:
-    """Start ``count`` spawned worker processes now, for :func:`take`."""
-    context = multiprocessing.get_context("spawn")
-    _STARTED.extend(Started(context) for _ in range(count))
+    """Get ``count`` worker processes under way now: start the fork server (it imports
+    the training code while this process goes on), or spawn the workers for
+    :func:`take`."""
+    workers = context()
+    if workers.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+        return
+    _STARTED.extend(Started(workers) for _ in range(count))
 
 
 def take(count: int) -> list[Started]:

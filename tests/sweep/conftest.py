@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 
-def _children(pid: int) -> list[int]:
-    """The worker processes (multiprocessing spawn children) of ``pid``."""
+def _processes() -> list[tuple[int, int, bytes]]:
+    """Every process as (pid, parent pid, command line)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -18,9 +18,20 @@ def _children(pid: int) -> list[int]:
             cmdline = (stat.parent / "cmdline").read_bytes()
         except (OSError, IndexError):
             continue
-        if int(fields[1]) == pid and b"spawn_main" in cmdline:
-            found.append(int(stat.parent.name))
-    return sorted(found)
+        found.append((int(stat.parent.name), int(fields[1]), cmdline))
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes of ``pid``: the children of its fork server (forks, with the
+    server's command line), or its spawned children."""
+    processes = _processes()
+    servers = {p for p, parent, cmd in processes if parent == pid and b"forkserver" in cmd}
+    return sorted(
+        p
+        for p, parent, cmd in processes
+        if parent in servers or (parent == pid and b"spawn_main" in cmd)
+    )
 
 
 def _alive(pid: int) -> bool:

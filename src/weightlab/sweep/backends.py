@@ -14,11 +14,11 @@ Threads: a small model's step is up to 18× slower with two torch threads than w
 on a two-core machine, so every worker runs one torch thread, and parallelism comes from
 one worker process per core.
 
-Local workers start while the driver checks the spec (a worker takes a second or two to
-import torch), or, under the ``weightlab run`` command, before the command line's own
-imports (:mod:`weightlab._launch`, whose workers :class:`LocalProcesses` adopts); they
-live for the whole sweep and get the driver's datasets through shared memory instead of
-loading (or generating) them again.
+Local workers are forks of a server process that imported torch and the engines once
+(``forkserver``; ``spawn`` where the platform lacks it), which under the ``weightlab
+run`` command starts before the command line's own imports (:mod:`weightlab._launch`);
+they live for the whole sweep and get the driver's datasets through shared memory
+instead of loading (or generating) them again.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from typing import Any, Protocol
 import torch
 import torch.multiprocessing  # registers tensor pickling through shared memory
 
-from weightlab._launch import Started, take
+from weightlab._launch import Started, context, take
 from weightlab._optional import require
 from weightlab._validate import Described, error_summary, fail
 from weightlab.data import Dataset, load_dataset
@@ -295,7 +295,13 @@ def worker_main(conn: Connection, parent: int) -> None:
     with contextlib.suppress(OSError):
         conn.send(("ready", 0, time.time()))
 
+    # The driver's end of a pipe closes when it exits: a fork server's child (whose
+    # parent process is the server) sees the driver go as a spawned one does.
+    driver = multiprocessing.parent_process()
+
     def orphaned() -> bool:
+        if driver is not None:
+            return not driver.is_alive()
         return os.getppid() != parent
 
     while True:
@@ -370,8 +376,8 @@ class _Worker:
 
 
 class LocalProcesses:
-    """Worker processes on this machine (spawned: no state shared with the driver), one
-    per core by default, each training one chunk at a time.
+    """Worker processes on this machine (forks of a fork server, or spawned: no state
+    shared with the driver), one per core by default, each training one chunk at a time.
 
     The driver watches every worker: a worker that dies (``kill -9``, the out-of-memory
     killer, a crash) is noticed at the next poll, its chunk goes back to a fresh worker,
@@ -384,7 +390,7 @@ class LocalProcesses:
     def __init__(self, workers: int | None = None, device: str = "cpu") -> None:
         self.workers = workers or os.cpu_count() or 1
         self.device = device
-        self._context = multiprocessing.get_context("spawn")
+        self._context = context()
         # Workers the command line started before its own imports come first.
         adopted = [_Worker(w) for w in take(self.workers)]
         fresh = [_Worker.new(self._context) for _ in range(self.workers - len(adopted))]
