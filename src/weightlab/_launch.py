@@ -33,7 +33,7 @@ WORKER_MODULE = "weightlab.sweep.backends"
 def context() -> BaseContext:
     """The start method of local worker processes: ``forkserver`` where the platform has
     it, its server importing :data:`WORKER_MODULE` once (three interpreters importing
-    torch at once on two cores took about a second longer than two), else ``spawn``.
+    torch at once on two cores took about half a second longer than two), else ``spawn``.
     Never a plain fork of the driver, whose threads (progress, shared memory) a fork
     could copy holding a lock."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
