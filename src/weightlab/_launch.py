@@ -50,17 +50,17 @@ class Started:
     def __init__(self, context: BaseContext) -> None:
         self.conn, child = context.Pipe()
         self.process: Any = context.Process(  # type: ignore[attr-defined]
-            target=_worker, args=(child, os.getpid()), daemon=True
+            target=_worker, args=(child,), daemon=True
         )
         self.started = time.time()
         self.process.start()
         child.close()
 
 
-def _worker(conn: Connection, parent: int) -> None:
+def _worker(conn: Connection) -> None:
     from weightlab.sweep.backends import worker_main
 
-    worker_main(conn, parent)
+    worker_main(conn)
 
 
 _STARTED: list[Started] = []

@@ -36,7 +36,9 @@ __all__ = [
     "MODES",
     "Dropout",
     "DropoutMode",
+    "bit_words",
     "dropout",
+    "fill_bits_",
     "keep_bits",
     "keep_mask",
     "keep_threshold",
@@ -229,6 +231,21 @@ def _dropout(
     return out
 
 
+def bit_words(count: int) -> int:
+    """The 64-bit draws that ``count`` keep-or-drop decisions take: ``⌈count/4⌉``.
+
+    Example:
+        >>> bit_words(8), bit_words(9)
+        (2, 3)
+    """
+    return -(-count // 4)
+
+
+def fill_bits_(words: Tensor, generator: torch.Generator | None) -> Tensor:
+    """``words`` (int64) filled in place with 64 random bits each from ``generator``."""
+    return words.random_(-(2**63), None, generator=generator)
+
+
 def keep_bits(count: int, generator: torch.Generator | None, device: torch.device) -> Tensor:
     """``count`` independent uniform 16-bit integers in ``[−32768, 32767]`` (int16), the
     random numbers of ``count`` keep-or-drop decisions: ``⌈count/4⌉`` draws of 64 bits
@@ -237,9 +254,8 @@ def keep_bits(count: int, generator: torch.Generator | None, device: torch.devic
     A third of the cost of one float32 uniform per decision on the CPU (it draws 32 bits
     for each), and on the CPU a draw of ``a`` numbers then of ``b`` is one draw of
     ``a + b`` whenever ``a`` is a multiple of 4."""
-    words = torch.empty((count + 3) // 4, dtype=torch.int64, device=device)
-    words.random_(-(2**63), None, generator=generator)  # all 64 bits
-    return words.view(torch.int16)[:count]
+    words = torch.empty(bit_words(count), dtype=torch.int64, device=device)
+    return fill_bits_(words, generator).view(torch.int16)[:count]
 
 
 def keep_threshold(p: float) -> int:

@@ -284,7 +284,7 @@ def keep_freed_memory() -> bool:
         return False
 
 
-def worker_main(conn: Connection, parent: int) -> None:
+def worker_main(conn: Connection) -> None:
     """A worker process: train the chunks the driver sends, report model-steps as they
     go, send each chunk's results back.  One torch thread; Ctrl-C is the driver's to
     handle.  A worker whose driver is gone (killed) stops at the next step."""
@@ -300,9 +300,7 @@ def worker_main(conn: Connection, parent: int) -> None:
     driver = multiprocessing.parent_process()
 
     def orphaned() -> bool:
-        if driver is not None:
-            return not driver.is_alive()
-        return os.getppid() != parent
+        return driver is not None and not driver.is_alive()
 
     while True:
         try:

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from weightlab.activations import ACTIVATION_MODULES
 from weightlab.data import Dataset
 from weightlab.regularize import DROPOUT_MODULES, TORCH, Dropout, mc_dropout
-from weightlab.regularize.dropout import keep_bits, keep_threshold
+from weightlab.regularize.dropout import bit_words, keep_bits, keep_threshold
 from weightlab.regularize.terms import dropout_layer
 
 __all__ = [
@@ -178,7 +178,7 @@ def _keep_masks(
     per shape, as the passes one after another draw them.  As 0 and 1 in ``dtype``
     (multiplying by a bool mask is several times slower, with the same products)."""
     sizes = [math.prod(shape) for shape in shapes]
-    words = [-(-n // 4) for n in sizes]  # each mask's draw of whole 64-bit words
+    words = [bit_words(n) for n in sizes]  # each mask's draw of whole 64-bit words
     generator = torch.Generator().manual_seed(seed)
     bits = keep_bits(4 * passes * sum(words), generator, torch.device("cpu"))
     bits = bits.view(passes, 4 * sum(words))

@@ -60,7 +60,7 @@ from weightlab.regularize import (
     parse_regularization,
     select_params,
 )
-from weightlab.regularize.dropout import keep_bits, keep_threshold
+from weightlab.regularize.dropout import bit_words, fill_bits_, keep_bits, keep_threshold
 from weightlab.train.config import RunConfig
 from weightlab.train.loop import (
     RunOutput,
@@ -344,10 +344,10 @@ class _Masks:
         if not self.rows or not self.at_once:
             return
         # Each layer's draw as keep_bits makes it: whole 64-bit words.
-        words = [-(-batch * w // 4) for w in self.widths]
+        words = [bit_words(batch * w) for w in self.widths]
         bits = torch.empty(len(self.rows), sum(words), dtype=torch.int64, device=self.device)
         for row, gen in zip(bits, self.gens, strict=True):
-            row.random_(-(2**63), None, generator=gen)
+            fill_bits_(row, gen)
         offsets = [0, *itertools.accumulate(4 * n for n in words)]
         bits16 = bits.view(torch.int16)
         keep = torch.empty(bits16.shape, device=self.device)
